@@ -73,6 +73,7 @@ typedef struct OciMountFlags {
         bool bind; /* "bind" or "rbind" (then flags has MS_BIND[|MS_REC]) */
         bool recursive_bind;
         bool idmap; /* "idmap" or "ridmap" */
+        bool recursive_idmap; /* "ridmap" */
         bool tmpcopyup;
         char *data; /* unknown options, comma-joined, for the fs; may be NULL */
 } OciMountFlags;
@@ -93,6 +94,12 @@ typedef struct OciCapabilities {
         /* Each a bitmask of CAP_* numbers (bit n = capability n); cap_*_set tells presence. */
         uint64_t bounding, effective, inheritable, permitted, ambient;
         bool has_bounding, has_effective, has_inheritable, has_permitted, has_ambient;
+        /*
+         * Well-formed "CAP_*" names this library does not know (a newer kernel's), over all sets,
+         * each once. config.md: such values MUST be logged as a warning and SHOULD NOT fail the
+         * container; they are not part of the masks and are not emitted. NULL when none.
+         */
+        char **unknown;
 } OciCapabilities;
 
 typedef struct OciUser {
@@ -321,6 +328,11 @@ typedef struct OciLinux {
                 char **flags;
         } personality;
         char *intel_rdt_clos_id;
+        /* The rest of intelRdt; intel_rdt_set says the object was present (even empty). */
+        bool intel_rdt_set;
+        char *intel_rdt_l3_cache_schema;
+        char *intel_rdt_mem_bw_schema; /* validated: starts with "MB:", no newline */
+        bool intel_rdt_enable_cmt, intel_rdt_enable_mbm;
 } OciLinux;
 
 typedef struct OciConfig {
@@ -356,15 +368,25 @@ int oci_process_parse(const char *text, size_t len, OciProcess **ret, char **err
 OciProcess *oci_process_free(OciProcess *p);
 DEFINE_CLEANUP_FUNC(OciProcess *, oci_process_free);
 
+/* Serialise a process (as `exec --process` reads it). */
+int oci_process_emit(const OciProcess *p, bool pretty, char **ret);
+
 /* Parse only linux.resources, as `update --resources FILE` takes it. */
 int oci_resources_parse(const char *text, size_t len, OciResources **ret, char **error_msg);
 OciResources *oci_resources_free(OciResources *r);
 DEFINE_CLEANUP_FUNC(OciResources *, oci_resources_free);
+int oci_resources_emit(const OciResources *r, bool pretty, char **ret);
 
 /* Serialise back to JSON (round-trips every field this header models). */
 int oci_config_emit(const OciConfig *c, bool pretty, char **ret);
-/* The default spec of `spec` (runc's template), rootless variant when asked. */
-int oci_config_default(bool rootless, OciConfig **ret);
+/*
+ * The default spec of `spec` (runc's template), rootless variant when asked:
+ * then uid/gid (the caller's, as the library makes no syscalls) are mapped to
+ * 0 in a new user namespace.
+ */
+int oci_config_default(bool rootless, uint32_t uid, uint32_t gid, OciConfig **ret);
+/* Deep comparison of every field this header models. */
+bool oci_config_equal(const OciConfig *a, const OciConfig *b);
 
 /* Lookups. */
 const OciNamespace *oci_config_namespace(const OciConfig *c, OciNamespaceType t); /* NULL if absent */
