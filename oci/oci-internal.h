@@ -114,6 +114,8 @@ int oci_emit_document(const OciType *t, const void *p, bool pretty, char **ret);
  */
 int oci_parse_document(const OciType *t, const char *label, const char *text, size_t len, void **ret, char **error_msg);
 void *oci_document_free(const OciType *t, void *p);
+/* oci-scan.c: -E2BIG when an array or object has more than OCI_MAX_ARRAY entries. */
+int oci_scan_bounds(const char *text, size_t len, const char *label, char **error_msg);
 
 /* Helpers. */
 bool oci_json_absent(JsonVal v);

@@ -553,6 +553,9 @@ int oci_parse_document(const OciType *t, const char *label, const char *text, si
                                 OCI_CONFIG_MAX_BYTES);
                 return -E2BIG;
         }
+        r = oci_scan_bounds(text, len, label, error_msg);
+        if (r < 0)
+                return r;
         r = json_parse(text, len, &v, error_msg ? &m : NULL);
         if (r < 0) {
                 if (error_msg && m)
