@@ -80,6 +80,8 @@ typedef struct OciField {
         const OciCustom *custom;
         /* Extra validation of a string value (after type checks); returns an error message. */
         int (*check_string)(const char *s, const char *path, char **error_msg);
+        /* The same for an OCI_K_I64 value (after the range check). */
+        int (*check_int)(int64_t v, const char *path, char **error_msg);
 } OciField;
 
 struct OciType {

@@ -430,6 +430,8 @@ static int parse_number(const OciField *f, JsonVal v, const char *path, void *ba
         case OCI_K_OPT_I64:
                 range_signed(f, INT64_MIN, INT64_MAX, &lo, &hi);
                 r = json_want_int64(v, path, lo, hi, &s, error_msg);
+                if (r >= 0 && f->check_int)
+                        r = f->check_int(s, path, error_msg);
                 if (r < 0)
                         return r;
                 if (f->kind == OCI_K_I64)

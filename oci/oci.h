@@ -449,6 +449,7 @@ typedef struct OciPlatform {
         char *os;
         char *variant;
         char *os_version;
+        char **os_features;
 } OciPlatform;
 
 typedef struct OciDescriptor {
@@ -460,26 +461,39 @@ typedef struct OciDescriptor {
         size_t n_annotations;
         OciPlatform *platform; /* NULL when absent */
         char *artifact_type;
+        char *data; /* embedded content, base64 (image-spec 1.1); may be NULL */
 } OciDescriptor;
 
 typedef struct OciIndex {
         int64_t schema_version; /* must be 2 */
-        char *media_type;
+        char *media_type; /* NULL, OCI_MEDIA_TYPE_INDEX or DOCKER_MEDIA_TYPE_MANIFEST_LIST */
         OciDescriptor *manifests;
         size_t n_manifests;
         OciKeyValue *annotations;
         size_t n_annotations;
+        char *artifact_type;
+        OciDescriptor *subject; /* NULL when absent */
 } OciIndex;
 
 typedef struct OciManifest {
-        int64_t schema_version;
-        char *media_type;
+        int64_t schema_version; /* must be 2 */
+        char *media_type; /* NULL, OCI_MEDIA_TYPE_MANIFEST or DOCKER_MEDIA_TYPE_MANIFEST */
         OciDescriptor config;
         OciDescriptor *layers;
         size_t n_layers;
         OciKeyValue *annotations;
         size_t n_annotations;
+        char *artifact_type;
+        OciDescriptor *subject; /* NULL when absent */
 } OciManifest;
+
+typedef struct OciHistory {
+        char *created;
+        char *author;
+        char *created_by;
+        char *comment;
+        bool empty_layer; /* no entry in rootfs.diff_ids */
+} OciHistory;
 
 typedef struct OciImageConfig {
         char *architecture;
@@ -500,8 +514,31 @@ typedef struct OciImageConfig {
         char **volumes;
         /* rootfs */
         char *rootfs_type; /* "layers" */
-        char **diff_ids;
+        char **diff_ids; /* validated digests */
+        char *os_version;
+        char **os_features;
+        bool args_escaped; /* config.ArgsEscaped (Windows); kept for round-trips */
+        OciHistory *history;
+        size_t n_history;
 } OciImageConfig;
+
+/*
+ * What a media type is. The parsers accept any media type string in
+ * descriptors (image-spec: unknown ones are to be ignored, not fatal); this
+ * is how callers tell the kinds apart, Docker's schema2 types included.
+ */
+typedef enum OciMediaKind {
+        OCI_MEDIA_UNKNOWN,
+        OCI_MEDIA_INDEX, /* OCI index, Docker manifest list */
+        OCI_MEDIA_MANIFEST, /* OCI manifest, Docker schema2 manifest */
+        OCI_MEDIA_CONFIG, /* OCI image config, Docker container image config */
+        OCI_MEDIA_LAYER, /* uncompressed tar */
+        OCI_MEDIA_LAYER_GZIP,
+        OCI_MEDIA_LAYER_ZSTD,
+        _OCI_MEDIA_KIND_MAX,
+} OciMediaKind;
+
+OciMediaKind oci_media_type_kind(const char *media_type); /* NULL or unknown: OCI_MEDIA_UNKNOWN */
 
 int oci_index_parse(const char *text, size_t len, OciIndex **ret, char **error_msg);
 OciIndex *oci_index_free(OciIndex *i);

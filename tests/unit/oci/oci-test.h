@@ -58,3 +58,41 @@ static inline char *jq(const char *s) {
                         tap_fail(__FILE__, __LINE__, "message \"%s\" does not contain \"%s\" on one line", \
                                  _err ?: "(none)", (want)); \
         } while (0)
+
+/* JSON values equal up to the order of object members. */
+static inline bool json_equal(JsonVal a, JsonVal b) {
+        if (!a || !b)
+                return a == b;
+        if (a->type != b->type)
+                return false;
+        switch (a->type) {
+        case yajl_t_string:
+                return streq(a->u.string, b->u.string);
+        case yajl_t_number:
+                return streq(a->u.number.r, b->u.number.r);
+        case yajl_t_array:
+                if (a->u.array.len != b->u.array.len)
+                        return false;
+                for (size_t i = 0; i < a->u.array.len; i++)
+                        if (!json_equal(a->u.array.values[i], b->u.array.values[i]))
+                                return false;
+                return true;
+        case yajl_t_object:
+                if (a->u.object.len != b->u.object.len)
+                        return false;
+                for (size_t i = 0; i < a->u.object.len; i++) {
+                        JsonVal m = json_get(b, a->u.object.keys[i]);
+                        if (!m) {
+                                printf("# missing key %s\n", a->u.object.keys[i]);
+                                return false;
+                        }
+                        if (!json_equal(a->u.object.values[i], m)) {
+                                printf("# differs at key %s\n", a->u.object.keys[i]);
+                                return false;
+                        }
+                }
+                return true;
+        default:
+                return true;
+        }
+}

@@ -15,44 +15,6 @@ static OciConfig *parse_text(const char *text) {
         return c;
 }
 
-/* JSON values equal up to the order of object members. */
-static bool json_equal(JsonVal a, JsonVal b) {
-        if (!a || !b)
-                return a == b;
-        if (a->type != b->type)
-                return false;
-        switch (a->type) {
-        case yajl_t_string:
-                return streq(a->u.string, b->u.string);
-        case yajl_t_number:
-                return streq(a->u.number.r, b->u.number.r);
-        case yajl_t_array:
-                if (a->u.array.len != b->u.array.len)
-                        return false;
-                for (size_t i = 0; i < a->u.array.len; i++)
-                        if (!json_equal(a->u.array.values[i], b->u.array.values[i]))
-                                return false;
-                return true;
-        case yajl_t_object:
-                if (a->u.object.len != b->u.object.len)
-                        return false;
-                for (size_t i = 0; i < a->u.object.len; i++) {
-                        JsonVal m = json_get(b, a->u.object.keys[i]);
-                        if (!m) {
-                                printf("# missing key %s\n", a->u.object.keys[i]);
-                                return false;
-                        }
-                        if (!json_equal(a->u.object.values[i], m)) {
-                                printf("# differs at key %s\n", a->u.object.keys[i]);
-                                return false;
-                        }
-                }
-                return true;
-        default:
-                return true;
-        }
-}
-
 TEST(round_trip_gives_equal_structures) {
         for (size_t i = 0; i < ELEMENTSOF(fixtures); i++) {
                 _cleanup_free_ char *text = fixture(fixtures[i], NULL);
