@@ -38,11 +38,12 @@
  * are written only on success. When error_msg is not NULL, a failure sets it
  * to a malloc'd one-line message (with the kernel's extended ack text when
  * netlink gave one). Non-logging. Functions act on the calling thread's
- * network namespace (they enter an instance's namespace with setns() on the
- * calling thread and always return to the original one), so call them from a
- * thread that stays in the host namespace. Calls are safe from several
- * processes at once (file lock), not from several threads of one process
- * sharing a NetnsLab.
+ * network namespace, the host; an instance's namespace is entered only by a
+ * short-lived helper thread (to open a netlink socket there), never by the
+ * caller's thread. Calls are safe from several processes and threads at once
+ * (file lock per call); a NetnsLab or NetnsAttachment object belongs to one
+ * thread. Requires CAP_NET_ADMIN over the host namespace (root, or root in a
+ * user namespace owning it).
  */
 
 #include "common.h"
