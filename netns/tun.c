@@ -26,7 +26,7 @@ int tap_create(const char *name, int *ret_fd, char **error_msg) {
                 return r;
         }
         memcpy(ifr.ifr_name, name, strlen(name) + 1);
-        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL;
+        ifr.ifr_flags = (short) (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL);
         if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
                 r = -errno;
                 if (error_msg)
