@@ -302,7 +302,7 @@ static int record(Session *s, NetnsLab *lab, Lease *l, Forward *fw, size_t n_fw,
         for (size_t i = 0; r >= 0 && i < n_fw; i++)
                 r = add_forward(lab, &fw[i]);
         if (r >= 0) {
-                r = state_save(s->dirfd, lab);
+                r = state_save_leases(s->dirfd, lab);
                 if (r < 0)
                         set_error(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
         }
@@ -311,7 +311,7 @@ static int record(Session *s, NetnsLab *lab, Lease *l, Forward *fw, size_t n_fw,
         if (r < 0) {
                 lab_drop_instance(lab, instance);
                 (void) lab_sync(lab);
-                (void) state_save(s->dirfd, lab);
+                (void) state_save_leases(s->dirfd, lab);
         }
         return r;
 }
@@ -456,7 +456,7 @@ int netns_detach(const char *data_root, const char *lab, const char *instance, c
         lab_drop_instance(l, instance);
         r = lab_sync(l);
         if (r >= 0)
-                r = state_save(s.dirfd, l);
+                r = state_save_leases(s.dirfd, l);
         if (r < 0) {
                 set_error(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
                 goto finish;
@@ -494,14 +494,14 @@ int netns_forward_add(
                 r = add_forward(l, &f);
         if (r < 0)
                 goto finish;
-        r = state_save(s.dirfd, l);
+        r = state_save_leases(s.dirfd, l);
         if (r < 0)
                 set_error(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
         if (r >= 0)
                 r = session_fw_sync(&s, false, error_msg);
         if (r < 0) {
                 forward_done(&l->forwards[--l->n_forwards]);
-                (void) state_save(s.dirfd, l);
+                (void) state_save_leases(s.dirfd, l);
         }
 finish:
         forward_done(&f);
@@ -541,7 +541,7 @@ int netns_forward_remove(
         removed = l->forwards[i];
         memmove(&l->forwards[i], &l->forwards[i + 1], (l->n_forwards - i - 1) * sizeof(Forward));
         l->n_forwards--;
-        r = state_save(s.dirfd, l);
+        r = state_save_leases(s.dirfd, l);
         if (r < 0)
                 set_error(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
         else

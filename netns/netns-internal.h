@@ -147,14 +147,22 @@ void forward_done(Forward *f);
 void lab_drop_instance(NetnsLab *lab, const char *instance);
 int lab_attachment_new(const NetnsLab *lab, const Lease *l, NetnsAttachment **ret);
 
-int lab_to_json(const NetnsLab *lab, char **ret);
+/* The configuration, plus leases and forwards when with_leases; lab_from_json() reads both (leases optional). */
+int lab_to_json(const NetnsLab *lab, bool with_leases, char **ret);
 int lab_from_json(const char *text, size_t len, NetnsLab **ret, char **error_msg);
+/* The lease file: leases and forwards stamped with the boot id. Reading one from another boot yields no leases. */
+int leases_to_json(const NetnsLab *lab, const char *boot_id, char **ret);
+int leases_from_json(NetnsLab *lab, const char *text, size_t len, const char *boot_id, char **error_msg);
+int state_boot_id(char **ret);
 
-/* <data_root>/netns, created when create is true; -ENOENT otherwise when missing. */
+/* <data_root>/netns (with labs/ and leases/), created when create is true; -ENOENT otherwise when missing. */
 int state_open(const char *data_root, bool create, int *ret_dirfd);
 int state_lock(int dirfd, int *ret_lockfd);
 int state_load(int dirfd, const char *name, NetnsLab **ret, char **error_msg);
+/* Configuration (fsync'ed) and leases. */
 int state_save(int dirfd, const NetnsLab *lab);
+/* Leases and forwards only (no fsync: they do not outlive a reboot anyway). */
+int state_save_leases(int dirfd, const NetnsLab *lab);
 int state_remove(int dirfd, const char *name);
 int state_list(int dirfd, char ***ret);
 typedef struct LabSet {
@@ -162,6 +170,8 @@ typedef struct LabSet {
         size_t n;
 } LabSet;
 void labset_done(LabSet *s);
+/* Remove files under leases/ that belong to no lab in set (a crash during lab deletion, temp files). */
+int state_prune_leases(int dirfd, const LabSet *set);
 int state_load_all(int dirfd, LabSet *ret, char **error_msg);
 
 /* ------------------------------------------------------- rtnetlink (nl.c, nl-link.c) */

@@ -67,7 +67,7 @@ static int fw_stamp(const char *script, char **ret) {
         _cleanup_free_ char *boot = NULL;
         struct stat st;
 
-        if (read_one_line_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", &boot) < 0)
+        if (state_boot_id(&boot) < 0)
                 boot = NULL;
         if (stat("/proc/thread-self/ns/net", &st) < 0)
                 return -errno;
@@ -88,8 +88,11 @@ int session_fw_sync(Session *s, bool force, char **error_msg) {
         r = fw_stamp(script, &stamp);
         if (r < 0)
                 return r;
-        if (!force && read_full_file_at(s->dirfd, "firewall.applied", 4096, &old, &len) >= 0 &&
-            streq(old, stamp))
+        r = read_full_file_at(s->dirfd, "firewall.applied", 4096, &old, &len);
+        if (!force && r >= 0 && streq(old, stamp))
+                return 0;
+        /* Never applied from this data root and nothing to apply: there is no table of ours to remove. */
+        if (!force && r == -ENOENT && s->labs.n == 0)
                 return 0;
         r = fw_apply(script, error_msg);
         if (r < 0)
@@ -150,7 +153,7 @@ static int repair_lab(Session *s, NetnsLab *lab, char **links, bool force, int *
         if (dirty) {
                 r = lab_sync(lab);
                 if (r >= 0)
-                        r = state_save(s->dirfd, lab);
+                        r = state_save_leases(s->dirfd, lab);
                 if (r < 0)
                         return set_error(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
                 *changed = true;
@@ -188,6 +191,7 @@ static int collect_garbage(Session *s, bool force, int *ret_removed, char **erro
                 if (r < 0)
                         return r;
         }
+        (void) state_prune_leases(s->dirfd, &s->labs);
         r = session_fw_sync(s, force || changed, error_msg);
         if (r < 0)
                 return r;

@@ -6,9 +6,14 @@
 #include "netns-internal.h"
 
 /*
- * One JSON file per lab, <data_root>/netns/labs/<name>.json, rewritten
- * atomically; it holds the lab's configuration and its leases and port
- * forwards. Gateways, bridge and MAC addresses are derived, not stored.
+ * Two JSON files per lab, each replaced atomically (temp file + rename):
+ *   labs/<name>.json    the configuration (mode, subnets, teachers, ...),
+ *                       fsync'ed: it must survive power loss;
+ *   leases/<name>.json  leases and port forwards, stamped with the boot id.
+ *                       Not fsync'ed: a lease names a link, and no link
+ *                       survives a reboot, so after one the leases are void
+ *                       (and ignored, whatever the file holds).
+ * Gateways, bridge and MAC addresses are derived, not stored.
  */
 
 #define STATE_VERSION 1
@@ -138,7 +143,20 @@ static void write_forward(JsonWriter *w, const Forward *f) {
         jw_object_close(w);
 }
 
-int lab_to_json(const NetnsLab *lab, char **ret) {
+static void write_leases(JsonWriter *w, const NetnsLab *lab) {
+        jw_key(w, "leases");
+        jw_array_open(w);
+        for (size_t i = 0; i < lab->n_leases; i++)
+                write_lease(w, &lab->leases[i]);
+        jw_array_close(w);
+        jw_key(w, "forwards");
+        jw_array_open(w);
+        for (size_t i = 0; i < lab->n_forwards; i++)
+                write_forward(w, &lab->forwards[i]);
+        jw_array_close(w);
+}
+
+int lab_to_json(const NetnsLab *lab, bool with_leases, char **ret) {
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         char buf[NCIDR_STRLEN];
         int r;
@@ -166,16 +184,25 @@ int lab_to_json(const NetnsLab *lab, char **ret) {
         jw_array_close(w);
         jw_key(w, "dns");
         jw_strv(w, lab->dns);
-        jw_key(w, "leases");
-        jw_array_open(w);
-        for (size_t i = 0; i < lab->n_leases; i++)
-                write_lease(w, &lab->leases[i]);
-        jw_array_close(w);
-        jw_key(w, "forwards");
-        jw_array_open(w);
-        for (size_t i = 0; i < lab->n_forwards; i++)
-                write_forward(w, &lab->forwards[i]);
-        jw_array_close(w);
+        if (with_leases)
+                write_leases(w, lab);
+        jw_object_close(w);
+        return json_writer_finish(w, ret, NULL);
+}
+
+int leases_to_json(const NetnsLab *lab, const char *boot_id, char **ret) {
+        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
+        int r;
+
+        r = json_writer_new(true, &w);
+        if (r < 0)
+                return r;
+        jw_object_open(w);
+        jw_key(w, "version");
+        jw_uint(w, STATE_VERSION);
+        jw_key(w, "boot_id");
+        jw_string(w, boot_id);
+        write_leases(w, lab);
         jw_object_close(w);
         return json_writer_finish(w, ret, NULL);
 }
@@ -305,24 +332,18 @@ static int parse_array(JsonVal v, const char *path, char **error_msg) {
         return json_want_type(v, path, yajl_t_array, error_msg);
 }
 
-static int parse_lists(JsonVal root, NetnsLab *lab, char **error_msg) {
-        JsonVal t = json_get(root, "teachers"), l = json_get(root, "leases"), f = json_get(root, "forwards");
+static int parse_teachers(JsonVal root, NetnsLab *lab, char **error_msg) {
+        JsonVal t = json_get(root, "teachers");
         char p[JSON_PATH_MAX];
         int r;
 
         r = parse_array(t, "teachers", error_msg);
         if (r >= 0)
-                r = parse_array(l, "leases", error_msg);
-        if (r >= 0)
-                r = parse_array(f, "forwards", error_msg);
-        if (r >= 0)
                 r = json_want_strv(json_get(root, "dns"), "dns", &lab->dns, error_msg);
         if (r < 0)
                 return r;
         lab->teachers = calloc(t->u.array.len + 1, sizeof(NCidr));
-        lab->leases = calloc(l->u.array.len + 1, sizeof(Lease));
-        lab->forwards = calloc(f->u.array.len + 1, sizeof(Forward));
-        if (!lab->teachers || !lab->leases || !lab->forwards)
+        if (!lab->teachers)
                 return -ENOMEM;
         for (size_t i = 0; i < t->u.array.len; i++, lab->n_teachers++) {
                 JsonVal s = t->u.array.values[i];
@@ -333,13 +354,36 @@ static int parse_lists(JsonVal root, NetnsLab *lab, char **error_msg) {
                 if (r < 0)
                         return r;
         }
-        for (size_t i = 0; i < l->u.array.len; i++, lab->n_leases++) {
+        return 0;
+}
+
+/* "leases" and "forwards" of root, both optional (a lab without instances). */
+static int parse_leases(JsonVal root, NetnsLab *lab, char **error_msg) {
+        JsonVal l = json_get(root, "leases"), f = json_get(root, "forwards");
+        char p[JSON_PATH_MAX];
+        int r = 0;
+
+        if (l)
+                r = parse_array(l, "leases", error_msg);
+        if (r >= 0 && f)
+                r = parse_array(f, "forwards", error_msg);
+        if (r < 0)
+                return r;
+        lab->leases = calloc((l ? l->u.array.len : 0) + 1, sizeof(Lease));
+        lab->forwards = calloc((f ? f->u.array.len : 0) + 1, sizeof(Forward));
+        if (!lab->leases || !lab->forwards)
+                return -ENOMEM;
+        for (size_t i = 0; l && i < l->u.array.len; i++, lab->n_leases++) {
                 r = parse_lease(l->u.array.values[i], json_path_index(p, sizeof p, "leases", i), lab,
                                 &lab->leases[i], error_msg);
                 if (r < 0)
                         return r;
+                for (size_t j = 0; j < i; j++)
+                        if (streq(lab->leases[j].instance, lab->leases[i].instance) ||
+                            naddr_equal(&lab->leases[j].ip4, &lab->leases[i].ip4))
+                                return json_error(error_msg, p, "duplicate lease");
         }
-        for (size_t i = 0; i < f->u.array.len; i++, lab->n_forwards++) {
+        for (size_t i = 0; f && i < f->u.array.len; i++, lab->n_forwards++) {
                 r = parse_forward(
                                 f->u.array.values[i], json_path_index(p, sizeof p, "forwards", i),
                                 &lab->forwards[i], error_msg);
@@ -415,7 +459,9 @@ int lab_from_json(const char *text, size_t len, NetnsLab **ret, char **error_msg
         r = parse_header(root, lab, error_msg);
         if (r < 0)
                 return r;
-        r = parse_lists(root, lab, error_msg);
+        r = parse_teachers(root, lab, error_msg);
+        if (r >= 0)
+                r = parse_leases(root, lab, error_msg);
         if (r < 0)
                 return r;
         r = lab_sync(lab);
@@ -425,20 +471,83 @@ int lab_from_json(const char *text, size_t len, NetnsLab **ret, char **error_msg
         return 0;
 }
 
+int leases_from_json(NetnsLab *lab, const char *text, size_t len, const char *boot_id, char **error_msg) {
+        _cleanup_(json_freep) JsonVal root = NULL;
+        JsonVal b;
+        int r;
+
+        /*
+         * An unreadable file is an error, not "no leases": that would make the next call delete the
+         * links of running instances as orphans. It cannot come from a crash (rename is atomic).
+         */
+        r = json_parse(text, len, &root, error_msg);
+        if (r >= 0)
+                r = json_want_type(root, "", yajl_t_object, error_msg);
+        if (r < 0)
+                return r;
+        b = json_get(root, "boot_id");
+        if (!b || b->type != yajl_t_string)
+                return json_error(error_msg, "boot_id", "expected string, got %s", json_type_name(b));
+        /* Leases from an earlier boot are void: their links died with it. */
+        if (!streq_ptr(b->u.string, boot_id))
+                return 0;
+        for (size_t i = 0; i < lab->n_leases; i++)
+                lease_done(&lab->leases[i]);
+        for (size_t i = 0; i < lab->n_forwards; i++)
+                forward_done(&lab->forwards[i]);
+        free(lab->leases);
+        lab->leases = NULL;
+        free(lab->forwards);
+        lab->forwards = NULL;
+        lab->n_leases = lab->n_forwards = 0;
+        r = parse_leases(root, lab, error_msg);
+        if (r < 0)
+                return r;
+        return lab_sync(lab);
+}
+
+int state_boot_id(char **ret) {
+        int r = read_one_line_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", ret);
+        return r == -ENOENT ? xasprintf(ret, "-") : r;
+}
+
+/* Temp file + rename, without fsync (see the top of this file). */
+static int replace_file_at(int dirfd, const char *path, const char *text) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = xasprintf(&tmp, "%s.%d.tmp", path, (int) getpid());
+        if (r < 0)
+                return r;
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        r = loop_write(fd, text, strlen(text));
+        if (r >= 0 && renameat(dirfd, tmp, dirfd, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
 /* --------------------------------------------------------------------- files */
 
 int state_open(const char *data_root, bool create, int *ret_dirfd) {
-        _cleanup_free_ char *dir = NULL, *labs = NULL;
+        _cleanup_free_ char *dir = NULL, *labs = NULL, *leases = NULL;
         int fd, r;
 
         if (isempty(data_root))
                 return -EINVAL;
         dir = path_join(data_root, "netns");
         labs = path_join(data_root, "netns/labs");
-        if (!dir || !labs)
+        leases = path_join(data_root, "netns/leases");
+        if (!dir || !labs || !leases)
                 return -ENOMEM;
         if (create) {
                 r = mkdir_p(labs, 0700);
+                if (r >= 0)
+                        r = mkdir_p(leases, 0700);
                 if (r < 0)
                         return r;
         }
@@ -453,10 +562,30 @@ int state_lock(int dirfd, int *ret_lockfd) {
         return lock_file_at(dirfd, "lock", LOCK_EX, ret_lockfd);
 }
 
-static int state_path(const char *name, char **ret) {
+static int state_path(const char *dir, const char *name, char **ret) {
         if (!netns_name_valid(name))
                 return -EINVAL;
-        return xasprintf(ret, "labs/%s.json", name);
+        return xasprintf(ret, "%s/%s.json", dir, name);
+}
+
+static int load_leases(int dirfd, NetnsLab *lab, char **error_msg) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *boot = NULL, *msg = NULL;
+        size_t len;
+        int r;
+
+        r = state_path("leases", lab->name, &path);
+        if (r >= 0)
+                r = read_full_file_at(dirfd, path, STATE_MAX_SIZE, &text, &len);
+        if (r == -ENOENT)
+                return 0;
+        if (r >= 0)
+                r = state_boot_id(&boot);
+        if (r < 0)
+                return r;
+        r = leases_from_json(lab, text, len, boot, &msg);
+        if (r < 0 && error_msg)
+                (void) xasprintf(error_msg, "corrupt lease state %s: %s", path, msg ?: "parse error");
+        return r;
 }
 
 int state_load(int dirfd, const char *name, NetnsLab **ret, char **error_msg) {
@@ -465,7 +594,7 @@ int state_load(int dirfd, const char *name, NetnsLab **ret, char **error_msg) {
         size_t len;
         int r;
 
-        r = state_path(name, &path);
+        r = state_path("labs", name, &path);
         if (r < 0)
                 return r;
         r = read_full_file_at(dirfd, path, STATE_MAX_SIZE, &text, &len);
@@ -477,36 +606,62 @@ int state_load(int dirfd, const char *name, NetnsLab **ret, char **error_msg) {
                         (void) xasprintf(error_msg, "corrupt lab state %s: %s", path, msg ?: "parse error");
                 return r;
         }
-        if (!streq(lab->name, name)) {
+        if (!streq(lab->name, name) || lab->n_leases > 0) {
                 if (error_msg)
-                        (void) xasprintf(error_msg, "corrupt lab state %s: names lab '%s'", path, lab->name);
+                        (void) xasprintf(
+                                        error_msg, "corrupt lab state %s: not the configuration of lab '%s'",
+                                        path, name);
                 return -EINVAL;
         }
+        r = load_leases(dirfd, lab, error_msg);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(lab);
         return 0;
+}
+
+int state_save_leases(int dirfd, const NetnsLab *lab) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *boot = NULL;
+        int r;
+
+        r = state_path("leases", lab->name, &path);
+        if (r >= 0)
+                r = state_boot_id(&boot);
+        if (r >= 0)
+                r = leases_to_json(lab, boot, &text);
+        if (r < 0)
+                return r;
+        return replace_file_at(dirfd, path, text);
 }
 
 int state_save(int dirfd, const NetnsLab *lab) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         int r;
 
-        r = state_path(lab->name, &path);
+        r = state_path("labs", lab->name, &path);
+        if (r >= 0)
+                r = lab_to_json(lab, false, &text);
+        if (r >= 0)
+                r = write_file_atomic_at(dirfd, path, text, strlen(text), 0600);
         if (r < 0)
                 return r;
-        r = lab_to_json(lab, &text);
-        if (r < 0)
-                return r;
-        return write_file_atomic_at(dirfd, path, text, strlen(text), 0600);
+        return state_save_leases(dirfd, lab);
 }
 
 int state_remove(int dirfd, const char *name) {
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *path = NULL, *lpath = NULL;
         int r;
 
-        r = state_path(name, &path);
+        r = state_path("labs", name, &path);
+        if (r >= 0)
+                r = state_path("leases", name, &lpath);
         if (r < 0)
                 return r;
-        return RET_NERRNO(unlinkat(dirfd, path, 0));
+        /* The configuration goes first: without it the lab is gone, and stale leases are never read. */
+        if (unlinkat(dirfd, path, 0) < 0)
+                return -errno;
+        (void) unlinkat(dirfd, lpath, 0);
+        return 0;
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -556,6 +711,32 @@ int state_list(int dirfd, char ***ret) {
         qsort(l, strv_length(l), sizeof(char *), cmp_str);
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+int state_prune_leases(int root_fd, const LabSet *set) {
+        _cleanup_close_ int fd = openat(root_fd, "leases", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int removed = 0;
+        DIR *d;
+
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        fd = -EBADF;
+        for (struct dirent *de; (de = readdir(d));) {
+                bool known = false;
+                if (de->d_name[0] == '.')
+                        continue;
+                for (size_t i = 0; i < set->n && !known; i++) {
+                        const char *rest = startswith(de->d_name, set->labs[i]->name);
+                        known = rest && streq(rest, ".json");
+                }
+                if (!known && unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        removed++;
+        }
+        closedir(d);
+        return removed;
 }
 
 void labset_done(LabSet *s) {

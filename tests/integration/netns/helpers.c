@@ -33,7 +33,7 @@ static void enter(int fd) {
 void host_setup(Host *h) {
         _cleanup_(nl_closep) NlSock *nl = NULL;
 
-        *h = (Host) { .outside_fd = -1 };
+        *h = (Host){ .outside_fd = -1 };
         CHECK(unshare(CLONE_NEWNET));
         CHECK(h->host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
         snprintf(h->root, sizeof h->root, "%s/t.XXXXXX", base_dir);
@@ -137,7 +137,8 @@ bool ping_from(Host *h, int from, const char *dst, int timeout_ms) {
                 ic->un.echo.sequence = htons(seq);
                 ic->checksum = checksum(pkt, sizeof pkt);
         }
-        if (sendto(fd, pkt, sizeof pkt, 0, (struct sockaddr *) &ss, v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0)
+        if (sendto(fd, pkt, sizeof pkt, 0, (struct sockaddr *) &ss,
+                   v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0)
                 return false; /* e.g. no route */
         for (int64_t left; (left = deadline - now_ms()) > 0;) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -209,7 +210,15 @@ static bool xfer(int from, int to, const char *word, int64_t deadline) {
         return read(to, buf, sizeof buf - 1) == (ssize_t) strlen(word) && streq(buf, word);
 }
 
-bool tcp_exchange(Host *h, int from, const char *src, const char *dst, uint16_t port, int listen_fd, int timeout_ms, char *peer) {
+bool tcp_exchange(
+                Host *h,
+                int from,
+                const char *src,
+                const char *dst,
+                uint16_t port,
+                int listen_fd,
+                int timeout_ms,
+                char *peer) {
         struct sockaddr_storage ss, ps;
         socklen_t len = sockaddr_of(dst, port, &ss), pl = sizeof ps;
         _cleanup_close_ int c = socket_in(h, from, ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0), a = -EBADF;
@@ -233,8 +242,9 @@ bool tcp_exchange(Host *h, int from, const char *src, const char *dst, uint16_t 
                 return false;
         if (peer) {
                 NAddr p = { .family = ps.ss_family };
-                memcpy(p.b, ps.ss_family == AF_INET6 ? (void *) &((struct sockaddr_in6 *) &ps)->sin6_addr
-                                                      : (void *) &((struct sockaddr_in *) &ps)->sin_addr,
+                memcpy(p.b,
+                       ps.ss_family == AF_INET6 ? (void *) &((struct sockaddr_in6 *) &ps)->sin6_addr
+                                                : (void *) &((struct sockaddr_in *) &ps)->sin_addr,
                        ps.ss_family == AF_INET6 ? 16 : 4);
                 naddr_to_string(&p, peer);
         }
@@ -288,16 +298,18 @@ char *nft_table(void) {
 }
 
 unsigned state_files(Host *h) {
-        _cleanup_free_ char *dir = path_join(h->root, "netns/labs");
         unsigned n = 0;
-        DIR *d = opendir(dir);
 
-        if (!d)
-                return 0;
-        for (struct dirent *de; (de = readdir(d));)
-                if (de->d_type == DT_REG)
-                        n++;
-        closedir(d);
+        for (unsigned k = 0; k < 2; k++) {
+                _cleanup_free_ char *dir = path_join(h->root, k ? "netns/leases" : "netns/labs");
+                DIR *d = opendir(dir);
+                if (!d)
+                        continue;
+                for (struct dirent *de; (de = readdir(d));)
+                        if (de->d_type == DT_REG)
+                                n++;
+                closedir(d);
+        }
         return n;
 }
 

@@ -13,9 +13,9 @@
 #include "tap.h"
 
 typedef struct Host {
-        int host_fd;     /* the private host namespace */
-        char root[64];   /* data root (temporary directory) */
-        int outside_fd;  /* "the internet" after outside_setup(), else -1 */
+        int host_fd; /* the private host namespace */
+        char root[64]; /* data root (temporary directory) */
+        int outside_fd; /* "the internet" after outside_setup(), else -1 */
 } Host;
 
 /* Outside network: host 198.51.100.1 on "up0" <-> 198.51.100.2 ("internet") and .10 ("teacher") in outside_fd. */
@@ -39,7 +39,15 @@ int tcp_listen(Host *h, int ns, const char *addr, uint16_t port);
  * accept on listen_fd, exchange a message each way. True on success; *peer
  * (if not NULL, 64 bytes) receives the client address the server saw.
  */
-bool tcp_exchange(Host *h, int from, const char *src, const char *dst, uint16_t port, int listen_fd, int timeout_ms, char *peer);
+bool tcp_exchange(
+                Host *h,
+                int from,
+                const char *src,
+                const char *dst,
+                uint16_t port,
+                int listen_fd,
+                int timeout_ms,
+                char *peer);
 
 /* Names of links in namespace ns (host when ns < 0) that look like ours. */
 char **our_links(Host *h, int ns);
@@ -48,7 +56,7 @@ bool link_exists(Host *h, int ns, const char *name);
 bool wait_link_gone(Host *h, int ns, const char *name, int timeout_ms);
 /* `nft list table inet aula` in the host: the text, or NULL when there is no such table. */
 char *nft_table(void);
-/* Number of regular files under <root>/netns/labs. */
+/* Number of regular files under <root>/netns/labs and <root>/netns/leases. */
 unsigned state_files(Host *h);
 /* Run a shell command in the host namespace; returns its output (first 4 KiB). */
 char *run_cmd(const char *cmd);

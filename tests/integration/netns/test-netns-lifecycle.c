@@ -108,6 +108,7 @@ TEST(orphans_are_removed_by_the_next_call) {
 
         /* The next call of any kind cleans up (here: creating another lab). */
         ASSERT_API(netns_lab_create(h.root, "next", NULL, NULL, msg));
+        ASSERT_EQ(state_files(&h), 4u); /* configuration and leases of "keep" and "next" */
         links = our_links(&h, -1);
         ASSERT_EQ(strv_length(links), 2u); /* the bridges of "keep" and "next" */
         ASSERT_TRUE(link_exists(&h, -1, "br-teacher"));
@@ -200,8 +201,9 @@ TEST(concurrent_attaches_get_distinct_addresses) {
 
 TEST(bad_input_gets_clear_errors_and_leaves_nothing) {
         Host h;
-        NetnsLabOptions small = { .pool = "10.9.0.0/24", .prefixlen = 24 }, tiny = { .subnet = "10.5.0.0/30" },
-                        clash = { .subnet = "10.9.0.0/16" }, bad = { .subnet = "10.0.0.0/33" };
+        NetnsLabOptions small = { .pool = "10.9.0.0/24", .prefixlen = 24 },
+                        tiny = { .subnet = "10.5.0.0/30" }, clash = { .subnet = "10.9.0.0/16" },
+                        bad = { .subnet = "10.0.0.0/33" };
         NetnsAttachOptions twice = { .ipv4 = "10.9.0.2" }, outside = { .ipv4 = "10.10.0.2" };
         _cleanup_close_ int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
         _cleanup_strv_free_ char **links = NULL;
@@ -210,7 +212,8 @@ TEST(bad_input_gets_clear_errors_and_leaves_nothing) {
         host_setup(&h);
         ASSERT_FAILS(netns_lab_create(h.root, "bad", &bad, NULL, msg), EINVAL, "bad prefix length");
         ASSERT_API(netns_lab_create(h.root, "small", &small, NULL, msg));
-        ASSERT_FAILS(netns_lab_create(h.root, "small", &small, NULL, msg), EEXIST, "lab 'small' already exists");
+        ASSERT_FAILS(netns_lab_create(h.root, "small", &small, NULL, msg), EEXIST,
+                     "lab 'small' already exists");
         ASSERT_FAILS(netns_lab_create(h.root, "more", &small, NULL, msg), ENOSPC,
                      "address pool 10.9.0.0/24 is exhausted");
         ASSERT_FAILS(netns_lab_create(h.root, "clash", &clash, NULL, msg), EADDRINUSE,
@@ -251,9 +254,11 @@ TEST(bad_input_gets_clear_errors_and_leaves_nothing) {
         }
         {
                 NetnsPortForward f = { .proto = NETNS_PROTO_TCP, .host_port = 0, .port = 80 };
-                ASSERT_FAILS(netns_forward_add(h.root, "small", "s1", &f, msg), EINVAL, "ports must be 1..65535");
-                f = (NetnsPortForward) { .proto = NETNS_PROTO_TCP, .host_port = 80, .port = 80, .host_addr = "x" };
-                ASSERT_FAILS(netns_forward_add(h.root, "small", "s1", &f, msg), EINVAL, "'x' is not an IP address");
+                ASSERT_FAILS(netns_forward_add(h.root, "small", "s1", &f, msg), EINVAL,
+                             "ports must be 1..65535");
+                f = (NetnsPortForward){ .proto = NETNS_PROTO_TCP, .host_port = 80, .port = 80, .host_addr = "x" };
+                ASSERT_FAILS(netns_forward_add(h.root, "small", "s1", &f, msg), EINVAL,
+                             "'x' is not an IP address");
                 f.host_addr = NULL;
                 ASSERT_FAILS(netns_forward_remove(h.root, "small", "s1", &f, msg), ENOENT, "is not forwarded");
         }

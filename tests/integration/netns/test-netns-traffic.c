@@ -17,7 +17,8 @@ static int attach(Host *h, const char *lab, const char *inst, int ns, const char
         if (r < 0)
                 tap_fail(__FILE__, __LINE__, "attach %s: %s", inst, m ?: strerror(-r));
         if (want_ip && !streq(netns_attachment_ipv4(a), want_ip))
-                tap_fail(__FILE__, __LINE__, "%s got %s, expected %s", inst, netns_attachment_ipv4(a), want_ip);
+                tap_fail(__FILE__, __LINE__, "%s got %s, expected %s", inst, netns_attachment_ipv4(a),
+                         want_ip);
         return 0;
 }
 
@@ -152,7 +153,7 @@ TEST(exam_mode_blocks_outbound_but_not_the_teacher) {
                 acc = accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 ASSERT_OK(acc);
                 ASSERT_EQ(write(open_conn, "leak", 4), 4);
-                p = (struct pollfd) { .fd = acc, .events = POLLIN };
+                p = (struct pollfd){ .fd = acc, .events = POLLIN };
                 ASSERT_EQ(poll(&p, 1, NEGATIVE_MS), 0);
                 ASSERT_TRUE(read(acc, buf, sizeof buf) < 0);
         }

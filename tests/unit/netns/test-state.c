@@ -17,9 +17,9 @@ TEST(json_round_trip) {
         ASSERT_STREQ(netns_lab_bridge(lab), "aub-ec8eefa74d");
         ASSERT_EQ(strv_length(netns_lab_instances(lab)), 2u);
         ASSERT_STREQ(netns_lab_instances(lab)[1], "bob");
-        ASSERT_OK(lab_to_json(lab, &text));
+        ASSERT_OK(lab_to_json(lab, true, &text));
         ASSERT_OK(lab_from_json(text, strlen(text), &again, &msg));
-        ASSERT_OK(lab_to_json(again, &text2));
+        ASSERT_OK(lab_to_json(again, true, &text2));
         ASSERT_STREQ(text, text2);
 }
 
@@ -126,6 +126,21 @@ TEST(files_locking_and_listing) {
         ASSERT_ERROR(netns_lab_load(dir, "lab2", &back, &msg), ENOENT);
         ASSERT_STRCONTAINS(msg, "no lab 'lab2'");
 
+        /* Leases from another boot are void; an unreadable lease file is an error, not "no leases". */
+        {
+                _cleanup_(netns_lab_freep) NetnsLab *l2 = NULL;
+                _cleanup_free_ char *m = NULL;
+                const char *old_boot = "{\"version\":1,\"boot_id\":\"0000\",\"leases\":[" LEASE_ANA
+                                       "],\"forwards\":[]}";
+                ASSERT_OK(write_file_atomic_at(dirfd, "leases/lab1.json", old_boot, strlen(old_boot), 0600));
+                ASSERT_OK(state_load(dirfd, "lab1", &l2, &m));
+                ASSERT_EQ(l2->n_leases, 0u);
+                ASSERT_EQ(l2->n_forwards, 0u);
+                ASSERT_OK(write_file_atomic_at(dirfd, "leases/lab1.json", "{\"x\"", 5, 0600));
+                ASSERT_ERROR(state_load(dirfd, "lab1", &l2, &m), EINVAL);
+                ASSERT_STRCONTAINS(m, "corrupt lease state leases/lab1.json");
+        }
+        ASSERT_OK(state_save(dirfd, lab));
         /* A corrupt file is reported with its path. */
         ASSERT_OK(write_file_atomic_at(dirfd, "labs/lab1.json", "{", 1, 0600));
         free(msg);
@@ -134,6 +149,7 @@ TEST(files_locking_and_listing) {
         ASSERT_STRCONTAINS(msg, "corrupt lab state labs/lab1.json");
         ASSERT_OK(state_remove(dirfd, "lab1"));
         ASSERT_ERROR(state_remove(dirfd, "lab1"), ENOENT);
+        ASSERT_TRUE(faccessat(dirfd, "leases/lab1.json", F_OK, 0) < 0);
         ASSERT_ERROR(state_load(dirfd, "../x", &back, NULL), EINVAL);
         ASSERT_OK(rm_rf_at(AT_FDCWD, dir));
 }
