@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <sys/stat.h>
+
 #include "netns-internal.h"
 
 /*
@@ -51,6 +53,14 @@ int lab_attachment_new(const NetnsLab *lab, const Lease *l, NetnsAttachment **re
         a->mtu = lab->mtu;
         *ret = TAKE_PTR(a);
         return 0;
+}
+
+/* True when fd refers to the calling thread's own network namespace (a caller's mistake). */
+static bool same_netns(int fd) {
+        struct stat a, b;
+
+        return fstat(fd, &a) >= 0 && stat("/proc/thread-self/ns/net", &b) >= 0 && a.st_dev == b.st_dev &&
+                        a.st_ino == b.st_ino;
 }
 
 static bool ifname_valid(const char *s) {
@@ -340,6 +350,8 @@ static int attach(
                 return json_error(error_msg, "ifname", "invalid interface name '%s'", q->opts->ifname);
         if (!q->tap && q->netns_fd < 0)
                 return json_error(error_msg, NULL, "no network namespace fd given");
+        if (!q->tap && same_netns(q->netns_fd))
+                return json_error(error_msg, NULL, "the instance's network namespace is the host's own");
         if (q->opts->n_forwards > 0 && !q->opts->forwards)
                 return -EINVAL;
 

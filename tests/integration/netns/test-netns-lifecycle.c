@@ -234,6 +234,8 @@ TEST(bad_input_gets_clear_errors_and_leaves_nothing) {
                      "10.9.0.2 is already leased in lab 'small'");
         ASSERT_FAILS(netns_attach(h.root, "small", "s2", c, &outside, NULL, msg), EINVAL,
                      "not a usable host address of lab subnet 10.9.0.0/24");
+        ASSERT_FAILS(netns_attach(h.root, "small", "s3", h.host_fd, NULL, NULL, msg), EINVAL,
+                     "the instance's network namespace is the host's own");
         /* Not a namespace fd. */
         ASSERT_FAILS(netns_attach(h.root, "small", "s3", devnull, NULL, NULL, msg), EINVAL,
                      "enter the instance's network namespace");
