@@ -217,6 +217,10 @@ int session_begin(const char *data_root, bool create, bool force, Session *s, in
                 goto fail;
         }
         r = nl_open(-1, &s->nl);
+        if (r == -EOPNOTSUPP) {
+                set_error(error_msg, r, "aula was built without lab networking (libmnl, libnftables)");
+                goto fail;
+        }
         if (r < 0) {
                 set_error(error_msg, r, "open rtnetlink socket: %s", strerror(-r));
                 goto fail;
