@@ -25,19 +25,21 @@
  *
  * Firewalling lives in one nftables table, "inet aula", which only this
  * library changes; it is rebuilt atomically from the lab state on each change
- * (and removed when no lab is left). State (one JSON file per lab, holding its
- * address leases and port forwards) lives under <data_root>/netns/ and every
- * change happens under <data_root>/netns/lock. Use one data root per network
- * namespace.
+ * (and removed when no lab is left). State lives under <data_root>/netns/:
+ * labs/<lab>.json (configuration, fsync'ed) and leases/<lab>.json (leases and
+ * port forwards, stamped with the boot id: void after a reboot, like the links
+ * they name). Every change happens under <data_root>/netns/lock. Use one data
+ * root per network namespace.
  *
  * Every mutating call first removes orphans: links named like ours that no
  * lab claims, and leases whose link has vanished (an instance whose network
  * namespace died, a crash between steps).
  *
  * Conventions: functions return >= 0 on success and -errno on failure; ret_*
- * are written only on success. When error_msg is not NULL, a failure sets it
- * to a malloc'd one-line message (with the kernel's extended ack text when
- * netlink gave one). Non-logging. Functions act on the calling thread's
+ * are written only on success. Pass error_msg pointing to NULL (or NULL): a
+ * failure normally leaves a malloc'd one-line message there (with the
+ * kernel's extended ack text when netlink gave one), for the caller to free;
+ * when it stays NULL (e.g. -ENOMEM), strerror() says it all. Non-logging. Functions act on the calling thread's
  * network namespace, the host; an instance's namespace is entered only by a
  * short-lived helper thread (to open a netlink socket there), never by the
  * caller's thread. Calls are safe from several processes and threads at once
