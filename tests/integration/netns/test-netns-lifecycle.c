@@ -265,3 +265,28 @@ TEST(bad_input_gets_clear_errors_and_leaves_nothing) {
                 ASSERT_FAILS(netns_forward_remove(h.root, "small", "s1", &f, msg), ENOENT, "is not forwarded");
         }
 }
+
+TEST(subnets_avoid_the_hosts_own_networks) {
+        Host h;
+        _cleanup_(nl_closep) NlSock *nl = NULL;
+        _cleanup_(netns_lab_freep) NetnsLab *lab = NULL;
+        NetnsLabOptions explicit = { .subnet = "10.77.0.0/16" };
+        const uint8_t mac[6] = { 2, 0, 0, 0, 0, 2 };
+        NAddr a;
+        int ifindex;
+
+        host_setup(&h);
+        /* The school LAN happens to use 10.77.0.0/23. */
+        ASSERT_OK(nl_open(-1, &nl));
+        ASSERT_OK(nl_bridge_create(nl, "br-lan", mac, 1500, NULL));
+        ASSERT_OK(nl_link_index(nl, "br-lan", &ifindex));
+        ASSERT_OK(naddr_parse("10.77.1.20", AF_INET, &a));
+        ASSERT_OK(nl_addr_add(nl, ifindex, &a, 23, NULL));
+        ASSERT_API(netns_lab_create(h.root, "lab1", NULL, &lab, msg));
+        ASSERT_STREQ(netns_lab_subnet(lab), "10.77.2.0/24");
+        {
+                _cleanup_free_ char *m = NULL;
+                ASSERT_ERROR(netns_lab_create(h.root, "lab2", &explicit, NULL, &m), EADDRINUSE);
+                ASSERT_STRCONTAINS(m, "subnet 10.77.0.0/16 overlaps");
+        }
+}
