@@ -39,11 +39,14 @@
  * are written only on success. Pass error_msg pointing to NULL (or NULL): a
  * failure normally leaves a malloc'd one-line message there (with the
  * kernel's extended ack text when netlink gave one), for the caller to free;
- * when it stays NULL (e.g. -ENOMEM), strerror() says it all. Non-logging. Functions act on the calling
- * thread's network namespace, the host; an instance's namespace is entered only by a short-lived helper
- * thread (to open a netlink socket there), never by the caller's thread. Calls are safe from several
- * processes and threads at once (file lock per call); a NetnsLab or NetnsAttachment object belongs to one thread.
- * Requires CAP_NET_ADMIN over the host namespace (root, or root in a user namespace owning it).
+ * when it stays NULL (e.g. -ENOMEM), strerror() says it all. Non-logging.
+ *
+ * Functions act on the calling thread's network namespace, the host. An
+ * instance's namespace is entered only by a short-lived helper thread (to open
+ * a netlink socket there), never by the caller's thread. Calls are safe from
+ * several processes and threads at once (a file lock per call); a NetnsLab or
+ * NetnsAttachment object belongs to one thread. Requires CAP_NET_ADMIN over
+ * the host namespace (root, or root in a user namespace that owns it).
  */
 
 #include "common.h"
