@@ -547,7 +547,7 @@ static int v1_stats_cpu(CgManager *m, CgStats *s) {
 }
 
 static int v1_stats(CgManager *m, CgStats *s) {
-        uint64_t memsw = 0, rss = 0, cache = 0, trss = UINT64_MAX, tcache = UINT64_MAX;
+        uint64_t memsw = 0, memsw_fail = 0, rss = 0, cache = 0, trss = UINT64_MAX, tcache = UINT64_MAX;
         _cleanup_free_ char *v2 = NULL;
         int r;
 
@@ -557,6 +557,7 @@ static int v1_stats(CgManager *m, CgStats *s) {
             (r = stat_value(m, CG_CTRL_MEMORY, "memory.memsw.usage_in_bytes", &memsw)) < 0 ||
             (r = stat_value(m, CG_CTRL_MEMORY, "memory.kmem.usage_in_bytes", &s->memory_kernel)) < 0 ||
             (r = stat_value(m, CG_CTRL_MEMORY, "memory.failcnt", &s->memory_max_events)) < 0 ||
+            (r = stat_value(m, CG_CTRL_MEMORY, "memory.memsw.failcnt", &memsw_fail)) < 0 ||
             (r = stat_keys(m, CG_CTRL_MEMORY, "memory.stat",
                            (const char *const[]){ "rss", "cache", "total_rss", "total_cache" },
                            (uint64_t *[]){ &rss, &cache, &trss, &tcache }, 4)) < 0 ||
@@ -568,6 +569,8 @@ static int v1_stats(CgManager *m, CgStats *s) {
             (r = stat_blkio(m, "blkio.throttle.io_serviced", &s->io_read_ops, &s->io_write_ops)) < 0)
                 return r;
         s->memory_max = unlimited(s->memory_max);
+        /* With swap accounting the memory+swap counter is charged first and takes the hits. */
+        s->memory_max_events += memsw_fail;
         s->memory_swap_current = memsw > s->memory_current ? memsw - s->memory_current : 0;
         /* Hierarchical totals include child cgroups, like v2's memory.stat. */
         s->memory_anon = trss != UINT64_MAX ? trss : rss;

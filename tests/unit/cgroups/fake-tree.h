@@ -61,12 +61,24 @@ static inline void fake_tree_done(FakeTree *t) {
 /* Knobs of a v2 cgroup with every controller enabled, at their kernel defaults. */
 static inline void fake_v2_knobs(const char *d) {
         static const char *const knobs[][2] = {
-                { "cgroup.procs", "" },         { "cgroup.freeze", "0" },      { "cgroup.events", "populated 0\nfrozen 0\n" },
-                { "memory.max", "max" },        { "memory.swap.max", "max" },  { "memory.low", "0" },
-                { "cpu.weight", "100" },        { "cpu.max", "max 100000" },   { "cpu.max.burst", "0" },
-                { "cpu.idle", "0" },            { "cpuset.cpus", "" },         { "cpuset.mems", "" },
-                { "pids.max", "max" },          { "io.weight", "default 100" }, { "io.max", "" },
-                { "hugetlb.2MB.max", "max" },   { "rdma.max", "" },            { "memory.high", "max" },
+                { "cgroup.procs", "" },
+                { "cgroup.freeze", "0" },
+                { "cgroup.events", "populated 0\nfrozen 0\n" },
+                { "memory.max", "max" },
+                { "memory.swap.max", "max" },
+                { "memory.low", "0" },
+                { "cpu.weight", "100" },
+                { "cpu.max", "max 100000" },
+                { "cpu.max.burst", "0" },
+                { "cpu.idle", "0" },
+                { "cpuset.cpus", "" },
+                { "cpuset.mems", "" },
+                { "pids.max", "max" },
+                { "io.weight", "default 100" },
+                { "io.max", "" },
+                { "hugetlb.2MB.max", "max" },
+                { "rdma.max", "" },
+                { "memory.high", "max" },
         };
         for (size_t i = 0; i < ELEMENTSOF(knobs); i++)
                 fake_write(d, knobs[i][0], knobs[i][1]);

@@ -57,7 +57,7 @@ static int run(const struct bpf_insn *p, size_t n, const struct bpf_cgroup_dev_c
 
 static bool is_jump(const struct bpf_insn *i) {
         return i->code == (BPF_JMP32 | BPF_JNE | BPF_K) || i->code == (BPF_JMP32 | BPF_JEQ | BPF_K) ||
-                i->code == (BPF_JMP | BPF_JA);
+                        i->code == (BPF_JMP | BPF_JA);
 }
 
 /* What the kernel verifier checks about control flow: in-bounds forward jumps, no dead code, exit at the end. */
@@ -98,12 +98,13 @@ static void check_against_reference(const CgDeviceRule *rules, size_t n_rules) {
                                 for (unsigned acc = 1; acc <= 7; acc++) {
                                         struct bpf_cgroup_dev_ctx ctx = {
                                                 .access_type = (acc << 16) |
-                                                        (types[t] == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR),
+                                                                (types[t] == 'b' ? BPF_DEVCG_DEV_BLOCK
+                                                                                 : BPF_DEVCG_DEV_CHAR),
                                                 .major = majors[a],
                                                 .minor = minors[b],
                                         };
-                                        int want = cg_devices_decide(rules, n_rules, types[t], majors[a], minors[b],
-                                                                     acc);
+                                        int want = cg_devices_decide(
+                                                        rules, n_rules, types[t], majors[a], minors[b], acc);
                                         int got = run(p, n, &ctx);
                                         if (got != want)
                                                 tap_fail(__FILE__, __LINE__,
@@ -219,7 +220,7 @@ TEST(random_rule_sets) {
                 CgDeviceRule rules[10];
                 size_t n = (size_t) (rand_r(&seed) % 10);
                 for (size_t i = 0; i < n; i++) {
-                        rules[i] = (CgDeviceRule) {
+                        rules[i] = (CgDeviceRule){
                                 .allow = rand_r(&seed) % 2,
                                 .type = types[rand_r(&seed) % 3],
                                 .major = majors[rand_r(&seed) % 4],
@@ -254,10 +255,14 @@ TEST(max_rules_fit_jump_range) {
 
         ASSERT_NOT_NULL(many);
         for (size_t i = 0; i < CG_BPF_MAX_RULES; i++)
-                many[i] = (CgDeviceRule) { .allow = i % 2, .type = 'c', .major = (int64_t) i, .minor = 1, .access = "rwm" };
+                many[i] = (CgDeviceRule){
+                        .allow = i % 2, .type = 'c', .major = (int64_t) i, .minor = 1, .access = "rwm"
+                };
         ASSERT_OK(cg_bpf_device_program(many, CG_BPF_MAX_RULES, &p, &n));
         check_shape(p, n);
-        struct bpf_cgroup_dev_ctx ctx = { .access_type = (BPF_DEVCG_ACC_READ << 16) | BPF_DEVCG_DEV_CHAR, 4095, 1 };
+        struct bpf_cgroup_dev_ctx ctx = { .access_type = (BPF_DEVCG_ACC_READ << 16) | BPF_DEVCG_DEV_CHAR,
+                                          4095,
+                                          1 };
         ASSERT_EQ(run(p, n, &ctx), 1);
         ctx.major = 4094;
         ASSERT_EQ(run(p, n, &ctx), 0);

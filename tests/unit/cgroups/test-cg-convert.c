@@ -45,8 +45,9 @@ TEST(swap_conversion) {
         ASSERT_OK(cg_memory_swap_to_v2(0, true, -1, &v, &set)); /* unlimited memory: unlimited swap */
         ASSERT_TRUE(set);
         ASSERT_EQ(v, -1);
-        ASSERT_ERROR(cg_memory_swap_to_v2(1 << 30, true, INT64_C(2) << 30, &v, &set), EINVAL); /* swap < memory */
-        ASSERT_ERROR(cg_memory_swap_to_v2(1 << 30, false, 0, &v, &set), EINVAL);       /* no memory limit */
+        ASSERT_ERROR(cg_memory_swap_to_v2(1 << 30, true, INT64_C(2) << 30, &v, &set),
+                     EINVAL); /* swap < memory */
+        ASSERT_ERROR(cg_memory_swap_to_v2(1 << 30, false, 0, &v, &set), EINVAL); /* no memory limit */
         ASSERT_ERROR(cg_memory_swap_to_v2(1 << 30, true, -1, &v, &set), EINVAL);
         ASSERT_ERROR(cg_memory_swap_to_v2(-2, true, 1 << 30, &v, &set), EINVAL);
 }
@@ -97,7 +98,7 @@ TEST(parse_keyed_malformed) {
         ASSERT_ERROR(cg_parse_keyed("anon 1 2\n", "anon", &v), EINVAL);
         ASSERT_ERROR(cg_parse_keyed("anon 99999999999999999999999\n", "anon", &v), EINVAL);
         ASSERT_ERROR(cg_parse_keyed("anon", "anon", &v), ENOENT); /* no value at all */
-        ASSERT_EQ(v, 7u);                                         /* untouched on failure */
+        ASSERT_EQ(v, 7u); /* untouched on failure */
         /* a malformed line elsewhere does not matter */
         ASSERT_OK(cg_parse_keyed("junk\n\nx y z\nanon 5", "anon", &v));
         ASSERT_EQ(v, 5u);
@@ -124,9 +125,10 @@ TEST(parse_cpu_stat_and_events) {
 TEST(parse_io_stat) {
         uint64_t rb = 1, wb = 1, ri = 1, wi = 1;
 
-        ASSERT_OK(cg_parse_io_stat("8:0 rbytes=1024 wbytes=2048 rios=3 wios=4 dbytes=0 dios=0\n"
-                                   "253:1 rbytes=1 wbytes=2 rios=5 wios=6 dbytes=9 dios=9\n",
-                                   &rb, &wb, &ri, &wi));
+        ASSERT_OK(cg_parse_io_stat(
+                        "8:0 rbytes=1024 wbytes=2048 rios=3 wios=4 dbytes=0 dios=0\n"
+                        "253:1 rbytes=1 wbytes=2 rios=5 wios=6 dbytes=9 dios=9\n",
+                        &rb, &wb, &ri, &wi));
         ASSERT_EQ(rb, 1025u);
         ASSERT_EQ(wb, 2050u);
         ASSERT_EQ(ri, 8u);
@@ -154,9 +156,10 @@ TEST(parse_io_stat_malformed) {
 TEST(parse_blkio_stat) {
         uint64_t r = 0, w = 0;
 
-        ASSERT_OK(cg_parse_blkio_stat("8:0 Read 100\n8:0 Write 50\n8:0 Sync 150\n8:0 Async 0\n"
-                                      "8:0 Discard 0\n8:0 Total 150\n8:16 Read 1\n8:16 Write 2\nTotal 153\n",
-                                      &r, &w));
+        ASSERT_OK(cg_parse_blkio_stat(
+                        "8:0 Read 100\n8:0 Write 50\n8:0 Sync 150\n8:0 Async 0\n"
+                        "8:0 Discard 0\n8:0 Total 150\n8:16 Read 1\n8:16 Write 2\nTotal 153\n",
+                        &r, &w));
         ASSERT_EQ(r, 101u);
         ASSERT_EQ(w, 52u);
         ASSERT_OK(cg_parse_blkio_stat("Total 0\n", &r, &w));
@@ -170,9 +173,10 @@ TEST(parse_psi) {
         double avg;
         uint64_t total;
 
-        ASSERT_OK(cg_parse_psi("some avg10=1.21 avg60=0.73 avg300=0.35 total=8840979\n"
-                               "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
-                               &avg, &total));
+        ASSERT_OK(
+                        cg_parse_psi("some avg10=1.21 avg60=0.73 avg300=0.35 total=8840979\n"
+                                     "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+                                     &avg, &total));
         ASSERT_TRUE(avg > 1.2099 && avg < 1.2101);
         ASSERT_EQ(total, 8840979u);
         /* cpu.pressure of older kernels has no "full" line */

@@ -17,7 +17,7 @@ static CgManager *v2_setup(FakeTree *t, char **ret_dir) {
 }
 
 static CgDeviceValue dv(int64_t major, int64_t minor, uint64_t value) {
-        return (CgDeviceValue) { .major = major, .minor = minor, .value = value };
+        return (CgDeviceValue){ .major = major, .minor = minor, .value = value };
 }
 
 TEST(v2_apply_full_set) {
@@ -88,14 +88,14 @@ TEST(v2_update_keeps_other_half_of_cpu_max) {
         fake_write(d, "cpu.max", "max 50000");
         ASSERT_OK(cg_manager_apply(m, &r));
         ASSERT_STREQ(fake_read(d, "cpu.max"), "20000 50000");
-        r = (CgResources) { .cpu_period = { true, 100000 } };
+        r = (CgResources){ .cpu_period = { true, 100000 } };
         ASSERT_OK(cg_manager_apply(m, &r));
         ASSERT_STREQ(fake_read(d, "cpu.max"), "20000 100000");
-        r = (CgResources) { .cpu_quota = { true, -1 } };
+        r = (CgResources){ .cpu_quota = { true, -1 } };
         ASSERT_OK(cg_manager_apply(m, &r));
         ASSERT_STREQ(fake_read(d, "cpu.max"), "max 100000");
         /* unlimited memory and pids */
-        r = (CgResources) { .memory_limit = { true, -1 }, .pids_limit = { true, 0 } };
+        r = (CgResources){ .memory_limit = { true, -1 }, .pids_limit = { true, 0 } };
         fake_write(d, "memory.swap.max", "0");
         ASSERT_OK(cg_manager_apply(m, &r));
         ASSERT_STREQ(fake_read(d, "memory.max"), "max");
@@ -149,33 +149,33 @@ TEST(v2_bad_input) {
         CgHugetlb huge[] = { { .page_size = (char *) "../x", .limit = 1 } };
         CgHugetlb huge2[] = { { .page_size = (char *) "1GB", .limit = 1 } };
 
-        r = (CgResources) { .memory_swap = { true, 1 << 20 }, .memory_limit = { true, 2 << 20 } };
+        r = (CgResources){ .memory_swap = { true, 1 << 20 }, .memory_limit = { true, 2 << 20 } };
         ASSERT_ERROR(cg_manager_apply(m, &r), EINVAL);
         ASSERT_STRCONTAINS(cg_manager_error(m), "memory swap");
-        r = (CgResources) { .memory_swap = { true, 1 << 20 } };
+        r = (CgResources){ .memory_swap = { true, 1 << 20 } };
         ASSERT_ERROR(cg_manager_apply(m, &r), EINVAL);
-        r = (CgResources) { .cpu_rt_runtime = { true, 1000 } };
+        r = (CgResources){ .cpu_rt_runtime = { true, 1000 } };
         ASSERT_ERROR(cg_manager_apply(m, &r), EOPNOTSUPP);
         ASSERT_STRCONTAINS(cg_manager_error(m), "cgroup v1");
-        r = (CgResources) { .unified = uni, .n_unified = 1 };
+        r = (CgResources){ .unified = uni, .n_unified = 1 };
         ASSERT_ERROR(cg_manager_apply(m, &r), EINVAL);
-        r = (CgResources) { .unified = uni2, .n_unified = 1 };
+        r = (CgResources){ .unified = uni2, .n_unified = 1 };
         ASSERT_ERROR(cg_manager_apply(m, &r), EOPNOTSUPP);
-        r = (CgResources) { .unified = uni3, .n_unified = 1 };
+        r = (CgResources){ .unified = uni3, .n_unified = 1 };
         ASSERT_ERROR(cg_manager_apply(m, &r), EINVAL);
-        r = (CgResources) { .devices = dev, .n_devices = 1, .devices_set = true };
+        r = (CgResources){ .devices = dev, .n_devices = 1, .devices_set = true };
         ASSERT_ERROR(cg_manager_apply(m, &r), EINVAL);
         ASSERT_STRCONTAINS(cg_manager_error(m), "device rule 0");
-        r = (CgResources) { .hugetlb = huge, .n_hugetlb = 1 };
+        r = (CgResources){ .hugetlb = huge, .n_hugetlb = 1 };
         ASSERT_ERROR(cg_manager_apply(m, &r), EINVAL);
-        r = (CgResources) { .hugetlb = huge2, .n_hugetlb = 1 };
+        r = (CgResources){ .hugetlb = huge2, .n_hugetlb = 1 };
         ASSERT_ERROR(cg_manager_apply(m, &r), EOPNOTSUPP); /* no such page size here */
-        r = (CgResources) { .memory_swappiness = { true, 101 } };
+        r = (CgResources){ .memory_swappiness = { true, 101 } };
         ASSERT_ERROR(cg_manager_apply(m, &r), EINVAL);
-        r = (CgResources) { .cpuset_cpus = (char *) "0\n1" };
+        r = (CgResources){ .cpuset_cpus = (char *) "0\n1" };
         ASSERT_ERROR(cg_manager_apply(m, &r), EINVAL);
         CgDeviceValue bad[] = { dv(-1, 0, 5) };
-        r = (CgResources) { .throttle_read_bps = bad, .n_throttle_read_bps = 1 };
+        r = (CgResources){ .throttle_read_bps = bad, .n_throttle_read_bps = 1 };
         ASSERT_ERROR(cg_manager_apply(m, &r), EINVAL);
         ASSERT_ERROR(cg_manager_apply(m, NULL), EINVAL);
         /* nothing of the above reached a knob */
@@ -184,7 +184,7 @@ TEST(v2_bad_input) {
         ASSERT_STREQ(fake_read(d, "memory.high"), "max");
         /* devices_set with valid rules compiles (attaching needs a real cgroup2 directory) */
         CgDeviceRule ok[] = { { .allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm" } };
-        r = (CgResources) { .devices = ok, .n_devices = 1, .devices_set = true };
+        r = (CgResources){ .devices = ok, .n_devices = 1, .devices_set = true };
         ASSERT_OK(cg_manager_apply(m, &r));
         cg_manager_destroy(m, 0);
         cg_manager_free(m);
@@ -197,17 +197,20 @@ TEST(v2_stats) {
         CgManager *m = v2_setup(&t, &d);
         CgStats s;
 
-        fake_write(d, "cpu.stat", "usage_usec 5000\nuser_usec 3000\nsystem_usec 2000\nnr_periods 10\n"
-                                  "nr_throttled 3\nthrottled_usec 700\n");
+        fake_write(d, "cpu.stat",
+                   "usage_usec 5000\nuser_usec 3000\nsystem_usec 2000\nnr_periods 10\n"
+                   "nr_throttled 3\nthrottled_usec 700\n");
         fake_write(d, "memory.current", "1048576\n");
         fake_write(d, "memory.max", "max\n");
         fake_write(d, "memory.swap.current", "4096\n");
-        fake_write(d, "memory.stat", "anon 100\nfile 200\nkernel_stack 1\npagetables 2\npercpu 3\nsock 4\nslab 5\n");
+        fake_write(d, "memory.stat",
+                   "anon 100\nfile 200\nkernel_stack 1\npagetables 2\npercpu 3\nsock 4\nslab 5\n");
         fake_write(d, "memory.events", "low 0\nhigh 0\nmax 9\noom 2\noom_kill 1\n");
         fake_write(d, "pids.current", "7\n");
         fake_write(d, "pids.max", "64\n");
         fake_write(d, "io.stat", "8:0 rbytes=10 wbytes=20 rios=1 wios=2\n");
-        fake_write(d, "cpu.pressure", "some avg10=2.50 avg60=0 avg300=0 total=99\nfull avg10=0 avg60=0 avg300=0 total=1\n");
+        fake_write(d, "cpu.pressure",
+                   "some avg10=2.50 avg60=0 avg300=0 total=99\nfull avg10=0 avg60=0 avg300=0 total=1\n");
         fake_write(d, "memory.pressure", "garbage\n"); /* bad PSI is skipped: pressure is best effort */
         ASSERT_OK(cg_manager_stats(m, &s));
         ASSERT_EQ(s.cpu_usage_usec, 5000u);
@@ -288,8 +291,8 @@ TEST(v2_freeze_pids_kill) {
 
 /* ------------------------------------------------------------------------- hybrid / legacy */
 
-static const char *const v1_ctrls[] = { "blkio", "cpu,cpuacct", "cpuset", "devices", "freezer",
-                                        "memory", "pids", "systemd" };
+static const char *const v1_ctrls[] = { "blkio",   "cpu,cpuacct", "cpuset", "devices",
+                                        "freezer", "memory",      "pids",   "systemd" };
 
 static CgManager *v1_setup(FakeTree *t, bool hybrid) {
         CgManager *m = NULL;
@@ -383,13 +386,15 @@ TEST(hybrid_apply_full_set) {
                 .devices_set = true,
         };
         _cleanup_free_ char *mem = v1_leaf(&t, "memory"), *cpu = v1_leaf(&t, "cpu,cpuacct"),
-                            *cs = v1_leaf(&t, "cpuset"), *pids = v1_leaf(&t, "pids"), *blk = v1_leaf(&t, "blkio"),
-                            *devd = v1_leaf(&t, "devices"), *uni = v1_leaf(&t, "unified");
+                            *cs = v1_leaf(&t, "cpuset"), *pids = v1_leaf(&t, "pids"),
+                            *blk = v1_leaf(&t, "blkio"), *devd = v1_leaf(&t, "devices"),
+                            *uni = v1_leaf(&t, "unified");
 
         v1_knobs(&t);
         ASSERT_OK(cg_manager_apply(m, &r));
         ASSERT_STREQ(fake_read(mem, "memory.limit_in_bytes"), "268435456");
-        ASSERT_STREQ(fake_read(mem, "memory.memsw.limit_in_bytes"), "536870912"); /* v1 takes memory+swap as is */
+        ASSERT_STREQ(fake_read(mem, "memory.memsw.limit_in_bytes"),
+                     "536870912"); /* v1 takes memory+swap as is */
         ASSERT_STREQ(fake_read(mem, "memory.soft_limit_in_bytes"), "134217728");
         ASSERT_STREQ(fake_read(mem, "memory.swappiness"), "0");
         ASSERT_STREQ(fake_read(mem, "memory.oom_control"), "1");
@@ -422,17 +427,17 @@ TEST(hybrid_refusals) {
         int fd = -1;
 
         v1_knobs(&t);
-        r = (CgResources) { .rdma = rdma, .n_rdma = 1, .memory_limit = { true, 1 << 20 } };
+        r = (CgResources){ .rdma = rdma, .n_rdma = 1, .memory_limit = { true, 1 << 20 } };
         ASSERT_ERROR(cg_manager_apply(m, &r), EOPNOTSUPP);
         ASSERT_STRCONTAINS(cg_manager_error(m), "rdma");
         ASSERT_STREQ(fake_read(mem, "memory.limit_in_bytes"), "9223372036854771712"); /* untouched */
-        r = (CgResources) { .unified = uni, .n_unified = 1 };
+        r = (CgResources){ .unified = uni, .n_unified = 1 };
         ASSERT_ERROR(cg_manager_apply(m, &r), EOPNOTSUPP); /* memory is v1 here: no memory.high in cgroup2 */
-        r = (CgResources) { .memory_swap = { true, 1 << 20 }, .memory_limit = { true, 2 << 20 } };
+        r = (CgResources){ .memory_swap = { true, 1 << 20 }, .memory_limit = { true, 2 << 20 } };
         ASSERT_ERROR(cg_manager_apply(m, &r), EINVAL);
-        r = (CgResources) { .blkio_leaf_weight = { true, 100 } };
+        r = (CgResources){ .blkio_leaf_weight = { true, 100 } };
         ASSERT_ERROR(cg_manager_apply(m, &r), EOPNOTSUPP); /* blkio.leaf_weight went with CFQ */
-        r = (CgResources) { .cpu_rt_runtime = { true, 100 } };
+        r = (CgResources){ .cpu_rt_runtime = { true, 100 } };
         ASSERT_ERROR(cg_manager_apply(m, &r), EOPNOTSUPP); /* no CONFIG_RT_GROUP_SCHED knob here */
         ASSERT_ERROR(cg_manager_open_unified(m, &fd), EOPNOTSUPP);
         cg_manager_destroy(m, 0);
@@ -462,8 +467,9 @@ TEST(hybrid_swap_without_accounting) {
 TEST(hybrid_freeze_and_stats) {
         FakeTree t;
         CgManager *m = v1_setup(&t, true);
-        _cleanup_free_ char *fr = v1_leaf(&t, "freezer"), *mem = v1_leaf(&t, "memory"), *cpu = v1_leaf(&t, "cpu,cpuacct"),
-                            *pids = v1_leaf(&t, "pids"), *blk = v1_leaf(&t, "blkio"), *uni = v1_leaf(&t, "unified");
+        _cleanup_free_ char *fr = v1_leaf(&t, "freezer"), *mem = v1_leaf(&t, "memory"),
+                            *cpu = v1_leaf(&t, "cpu,cpuacct"), *pids = v1_leaf(&t, "pids"),
+                            *blk = v1_leaf(&t, "blkio"), *uni = v1_leaf(&t, "unified");
         CgStats s;
 
         v1_knobs(&t);
@@ -483,7 +489,8 @@ TEST(hybrid_freeze_and_stats) {
         fake_write(mem, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
         fake_write(mem, "memory.failcnt", "12\n");
         fake_write(pids, "pids.current", "5\n");
-        fake_write(blk, "blkio.throttle.io_service_bytes_recursive", "8:0 Read 100\n8:0 Write 200\nTotal 300\n");
+        fake_write(blk, "blkio.throttle.io_service_bytes_recursive",
+                   "8:0 Read 100\n8:0 Write 200\nTotal 300\n");
         fake_write(blk, "blkio.throttle.io_serviced_recursive", "8:0 Read 1\n8:0 Write 2\nTotal 3\n");
         fake_write(uni, "io.pressure", "some avg10=0.50 avg60=0 avg300=0 total=42\n");
         ASSERT_OK(cg_manager_stats(m, &s));
@@ -547,10 +554,10 @@ TEST(legacy_refusals) {
         ASSERT_OK(cg_layout(&l));
         ASSERT_EQ(l, CG_LAYOUT_LEGACY);
         v1_knobs(&t);
-        r = (CgResources) { .hugetlb = huge, .n_hugetlb = 1 };
+        r = (CgResources){ .hugetlb = huge, .n_hugetlb = 1 };
         ASSERT_ERROR(cg_manager_apply(m, &r), EOPNOTSUPP);
         ASSERT_STRCONTAINS(cg_manager_error(m), "hugetlb");
-        r = (CgResources) { .unified = uni, .n_unified = 1 };
+        r = (CgResources){ .unified = uni, .n_unified = 1 };
         ASSERT_ERROR(cg_manager_apply(m, &r), EOPNOTSUPP);
         ASSERT_STRCONTAINS(cg_manager_error(m), "legacy");
         cg_manager_destroy(m, 0);

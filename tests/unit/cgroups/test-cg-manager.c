@@ -34,8 +34,8 @@ static void mkdirs(const char *root, const char *const *names, size_t n) {
 }
 
 TEST(detect_hybrid) {
-        static const char *const v1[] = { "blkio", "cpu,cpuacct", "cpuset", "devices", "freezer",
-                                          "memory", "net_cls,net_prio", "pids", "systemd" };
+        static const char *const v1[] = { "blkio",  "cpu,cpuacct",      "cpuset", "devices", "freezer",
+                                          "memory", "net_cls,net_prio", "pids",   "systemd" };
         FakeTree t;
         CgLayout l;
         const CgHost *h;
@@ -214,7 +214,8 @@ TEST(load_rejects_bad_state) {
         ASSERT_ERROR(cg_manager_load("{\"path\":\"/a/../b\"}", &m), EINVAL);
         ASSERT_ERROR(cg_manager_load("{\"path\":\"/a\",\"created\":[]}", &m), EINVAL);
         ASSERT_ERROR(cg_manager_load("{\"path\":\"/a\",\"created\":{\"/\":\"x\"}}", &m), EINVAL);
-        ASSERT_ERROR(cg_manager_load("{\"path\":\"/a\",\"created\":{\"/\":2}}", &m), EINVAL); /* deeper than path */
+        ASSERT_ERROR(cg_manager_load("{\"path\":\"/a\",\"created\":{\"/\":2}}", &m),
+                     EINVAL); /* deeper than path */
         ASSERT_ERROR(cg_manager_load("{\"path\":\"/a\",\"created\":{\"/\":-1}}", &m), EINVAL);
         ASSERT_ERROR(cg_manager_load(NULL, &m), EINVAL);
         ASSERT_NULL(m);
