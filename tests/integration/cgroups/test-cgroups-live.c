@@ -251,7 +251,8 @@ TEST(cpu_quota_throttles_busy_loop) {
         ASSERT_OK(cg_manager_stats(m, &s));
         printf("# cpu: %" PRIu64 " ms used in %u ms wall at a 20%% quota; %" PRIu64 " of %" PRIu64
                " periods throttled for %" PRIu64 " ms\n",
-               s.cpu_usage_usec / 1000, wall, s.cpu_nr_throttled, s.cpu_nr_periods, s.cpu_throttled_usec / 1000);
+               s.cpu_usage_usec / 1000, wall, s.cpu_nr_throttled, s.cpu_nr_periods,
+               s.cpu_throttled_usec / 1000);
         ASSERT_TRUE(s.cpu_usage_usec > 0);
         ASSERT_TRUE(s.cpu_usage_usec <= (uint64_t) wall * 1000 * 30 / 100); /* 20% plus slack */
         ASSERT_TRUE(s.cpu_nr_throttled > 0);
@@ -263,7 +264,9 @@ TEST(cpu_update_live) {
         CgResources r = { .cpu_shares = { true, 2048 } };
         CgManager *m = make("cpuupd", &r);
         pid_t pid = spawn_in(m, busy, (void *) (uintptr_t) 5000);
-        CgResources u = { .cpu_quota = { true, 10000 }, .cpu_period = { true, 100000 }, .pids_limit = { true, 50 } };
+        CgResources u = { .cpu_quota = { true, 10000 },
+                          .cpu_period = { true, 100000 },
+                          .pids_limit = { true, 50 } };
         CgStats s;
 
         ASSERT_OK(cg_manager_apply(m, &u)); /* update with a process running */
@@ -387,13 +390,15 @@ TEST(device_rules_deny_block_devices) {
                p->sda_open, p->sdb_mknod);
         ASSERT_EQ(p->null_rw, 0);
         ASSERT_EQ(p->zero_r, EPERM);
-        ASSERT_EQ(p->sda_mknod, 0);   /* m allowed */
+        ASSERT_EQ(p->sda_mknod, 0); /* m allowed */
         ASSERT_EQ(p->sda_open, EPERM); /* r not */
         ASSERT_EQ(p->sdb_mknod, EPERM);
 
         /* update: allow /dev/zero for reading too */
         CgDeviceRule more[] = {
-                rules[0], rules[1], rules[2],
+                rules[0],
+                rules[1],
+                rules[2],
                 { .allow = true, .type = 'c', .major = 1, .minor = 5, .access = "r" },
         };
         r.devices = more;
@@ -447,8 +452,8 @@ TEST(io_limits_set_and_read_back) {
         if (l == CG_LAYOUT_UNIFIED) {
                 ASSERT_OK(cg_dir_for(m, CG_CTRL_IO, true, &dir));
                 ASSERT_OK(cg_read(dir, "io.max", &text));
-                snprintf(want, sizeof want, "%" PRId64 ":%" PRId64 " rbps=1048576 wbps=max riops=max wiops=100", maj,
-                         min);
+                snprintf(want, sizeof want,
+                         "%" PRId64 ":%" PRId64 " rbps=1048576 wbps=max riops=max wiops=100", maj, min);
                 ASSERT_STRCONTAINS(text, want);
         } else {
                 ASSERT_OK(cg_dir_for(m, CG_CTRL_BLKIO, false, &dir));
