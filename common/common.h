@@ -80,6 +80,11 @@
 #define FOREACH_ARRAY(i, array, num) for (__typeof__(array[0]) *i = (array); i && i < (array) + (num); i++)
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
 
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 static inline void freep(void *p) {
         free(*(void **) p);
 }

@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "rt-internal.h"
+
+/*
+ * create, from the runtime's side. The phases, each undone in reverse on
+ * failure (labels name what they undo):
+ *
+ *   1. read and validate config.json; resolve the bundle and rootfs;
+ *   2. make the state directory (its existence is the "id in use" lock);
+ *   3. create the cgroup and apply resources;
+ *   4. open the namespaces to join; make exec.fifo (create only);
+ *   5. clone the init into its new namespaces (rt-init.c runs there);
+ *   6. write its uid/gid maps, move it into the cgroup, tell it to go;
+ *   7. serve its requests (hooks, console, seccomp listener) until READY;
+ *   8. write state.json and the pid file.
+ *
+ * The init is a fork of this process, so it shares the parsed config
+ * without any serialisation; the sync socket only carries small messages.
+ */
+
+static int clone_init(RtInit *init) {
+        struct clone_args args = {
+                .flags = init->clone_flags,
+                .exit_signal = SIGCHLD,
+        };
+        _cleanup_close_ int cgfd = -EBADF;
+        long pid;
+
+        /* Start the init directly in its cgroup when the whole container lives in cgroup2. */
+        if (init->cgroup && cg_manager_open_unified(init->cgroup, &cgfd) >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t) cgfd;
+        }
+        fflush(NULL);
+        pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL) &&
+            (args.flags & CLONE_INTO_CGROUP)) {
+                args.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
+                args.cgroup = 0;
+                cgfd = safe_close(cgfd);
+                pid = syscall(SYS_clone3, &args, sizeof args);
+        }
+        if (pid < 0 && errno == ENOSYS)
+                pid = syscall(SYS_clone, (unsigned long) init->clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+        if (pid < 0)
+                return -errno;
+        if (pid == 0)
+                rt_init_main(init); /* never returns */
+        init->pid = (pid_t) pid;
+        /* Joined with CLONE_INTO_CGROUP already: no migration needed. */
+        return cgfd >= 0 ? 1 : 0;
+}
+
+static int write_id_map(pid_t pid, const char *file, const OciIdMapping *m, size_t n) {
+        char path[64], buf[4096];
+        size_t len = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                int k = snprintf(
+                                buf + len, sizeof buf - len, "%u %u %u\n", m[i].container_id, m[i].host_id,
+                                m[i].size);
+                if (k < 0 || (size_t) k >= sizeof buf - len)
+                        return -E2BIG;
+                len += (size_t) k;
+        }
+        snprintf(path, sizeof path, "/proc/%d/%s", (int) pid, file);
+        r = write_string_at(AT_FDCWD, path, buf);
+        return r;
+}
+
+static int write_maps(RtInit *init, pid_t pid) {
+        const OciLinux *l = init->config->linux_cfg;
+        int r;
+
+        r = write_id_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write uid_map of the container: %m");
+        r = write_id_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings);
+        if (r == -EPERM) {
+                /* Unprivileged: gid_map is only writable once setgroups is denied. */
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%d/setgroups", (int) pid);
+                if (write_string_at(AT_FDCWD, path, "deny") >= 0)
+                        r = write_id_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to write gid_map of the container: %m");
+        return 0;
+}
+
+static bool is_rootless(void) {
+        _cleanup_free_ char *map = NULL;
+        if (geteuid() != 0)
+                return true;
+        if (read_full_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, NULL) < 0)
+                return false;
+        /* The initial user namespace maps every id: "0 0 4294967295". */
+        return !strstr(map, "4294967295");
+}
+
+static int setup_cgroup(RtInit *init) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(cg_resources_done) CgResources res = {};
+        const OciLinux *l = init->config->linux_cfg;
+        int r;
+
+        r = rt_cgroup_path(init->config, init->opts->id, &path);
+        if (r < 0)
+                return r;
+        r = cg_manager_new(path, &init->cgroup);
+        if (r < 0)
+                return log_error_errno(r, "Invalid cgroup path '%s': %m", path);
+        r = cg_manager_create(init->cgroup);
+        if (r < 0) {
+                if (init->rootless && (r == -EACCES || r == -EPERM || r == -EROFS) && !(l && l->resources)) {
+                        log_debug("rootless: running without a cgroup (%s)", strerror(-r));
+                        init->cgroup = cg_manager_free(init->cgroup);
+                        return 0;
+                }
+                return log_error_errno(r, "Failed to create cgroup '%s': %m", path);
+        }
+        if (l && l->resources) {
+                r = rt_resources_from_oci(l->resources, &res);
+                if (r >= 0)
+                        r = rt_resources_add_default_devices(init->config, &res);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid linux.resources: %m");
+                r = cg_manager_apply(init->cgroup, &res);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to apply resources to cgroup '%s': %m", path);
+        }
+        return 0;
+}
+
+/* Which namespaces are created by clone(), which by the init itself, which are joined. */
+static int plan_namespaces(RtInit *init) {
+        const OciLinux *l = init->config->linux_cfg;
+        unsigned long created = 0;
+        bool join_user = false, join_other = false;
+        CgLayout layout = CG_LAYOUT_LEGACY;
+
+        for (size_t i = 0; i < _OCI_NS_MAX; i++)
+                init->ns_fds[i] = -EBADF;
+        for (size_t i = 0; l && i < l->n_namespaces; i++) {
+                const OciNamespace *ns = &l->namespaces[i];
+                if (!ns->path) {
+                        created |= oci_namespace_clone_flag(ns->type);
+                        continue;
+                }
+                init->ns_fds[ns->type] = open(ns->path, O_RDONLY | O_CLOEXEC);
+                if (init->ns_fds[ns->type] < 0)
+                        return log_error_errno(
+                                        errno, "Failed to open %s namespace '%s': %m",
+                                        oci_namespace_type_to_string(ns->type), ns->path);
+                if (ns->type == OCI_NS_USER)
+                        join_user = true;
+                else
+                        join_other = true;
+        }
+        init->userns_new = created & CLONE_NEWUSER;
+        if (init->userns_new && (!l || l->n_uid_mappings == 0 || l->n_gid_mappings == 0))
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "user namespace requested, but linux.uidMappings or gidMappings is empty");
+        (void) cg_layout(&layout);
+
+        if (join_user || (init->userns_new && join_other)) {
+                /* Joined namespaces first (while privileged), then new ones owned by the right user ns. */
+                init->clone_flags = 0;
+                init->unshare_flags = created;
+                init->double_fork = created & (CLONE_NEWPID | CLONE_NEWTIME);
+        } else {
+                init->clone_flags = created & ~(unsigned long) (CLONE_NEWTIME | CLONE_NEWCGROUP);
+                init->unshare_flags = created & (CLONE_NEWTIME | CLONE_NEWCGROUP);
+                /* With CLONE_INTO_CGROUP the cgroup namespace can be made at clone time. */
+                if ((created & CLONE_NEWCGROUP) && layout == CG_LAYOUT_UNIFIED && init->cgroup) {
+                        init->clone_flags |= CLONE_NEWCGROUP;
+                        init->unshare_flags &= ~(unsigned long) CLONE_NEWCGROUP;
+                }
+        }
+        return 0;
+}
+
+static int load_bundle(RtInit *init) {
+        _cleanup_free_ char *text = NULL, *err = NULL, *cfg_path = NULL, *root = NULL;
+        const char *b = init->opts->bundle;
+        size_t len;
+        int r;
+
+        init->bundle = realpath(b ?: ".", NULL);
+        if (!init->bundle)
+                return log_error_errno(errno, "Invalid bundle '%s': %m", b ?: ".");
+        cfg_path = path_join(init->bundle, "config.json");
+        if (!cfg_path)
+                return log_error_errno(ENOMEM, "Out of memory");
+        r = read_full_file_at(AT_FDCWD, cfg_path, OCI_CONFIG_MAX_BYTES, &text, &len);
+        if (r == -EFBIG)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EFBIG), "%s: larger than %u bytes", cfg_path,
+                                OCI_CONFIG_MAX_BYTES);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read '%s': %m", cfg_path);
+        r = oci_config_parse(text, len, &init->config, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s: %s", cfg_path, err ?: strerror(-r));
+        init->process = init->config->process;
+        if (!init->process)
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s: process: missing", cfg_path);
+        if (strv_length(init->process->args) == 0)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL), "%s: process.args: must not be empty", cfg_path);
+        root = init->config->root_path[0] == '/' ? strdup(init->config->root_path)
+                                                 : path_join(init->bundle, init->config->root_path);
+        if (!root)
+                return log_error_errno(ENOMEM, "Out of memory");
+        init->rootfs = realpath(root, NULL);
+        if (!init->rootfs)
+                return log_error_errno(errno, "Invalid root.path '%s': %m", root);
+        return 0;
+}
+
+static int save_config_copy(RtInit *init) {
+        _cleanup_free_ char *src = path_join(init->bundle, "config.json"), *text = NULL, *dst = NULL;
+        size_t len;
+        int r;
+
+        if (!src)
+                return log_error_errno(ENOMEM, "Out of memory");
+        r = read_full_file_at(AT_FDCWD, src, OCI_CONFIG_MAX_BYTES, &text, &len);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read '%s': %m", src);
+        dst = path_join(init->state_dir, RT_CONFIG_FILE);
+        if (!dst)
+                return log_error_errno(ENOMEM, "Out of memory");
+        r = write_file_atomic_at(AT_FDCWD, dst, text, len, 0600);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write '%s': %m", dst);
+        return 0;
+}
+
+static int run_create_hooks(RtInit *init) {
+        _cleanup_free_ char *state = NULL;
+        int r;
+
+        r = rt_state_json_for_hooks(init->config, init->opts->id, "creating", init->pid, init->bundle, &state);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        r = rt_hooks_run(init->config, OCI_HOOK_PRESTART, state, false, NULL, 0);
+        if (r < 0)
+                return r;
+        return rt_hooks_run(init->config, OCI_HOOK_CREATE_RUNTIME, state, false, NULL, 0);
+}
+
+static int send_seccomp_listener(RtInit *init, int fd) {
+        const char *path = init->config->linux_cfg->seccomp->listener_path;
+        _cleanup_free_ char *state = NULL;
+        _cleanup_close_ int sock = -EBADF;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int r;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(ENAMETOOLONG), "seccomp listenerPath too long: %s", path);
+        strcpy(sa.sun_path, path);
+        sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (sock < 0 || connect(sock, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return log_error_errno(errno, "Failed to connect to seccomp listener '%s': %m", path);
+        /* runtime-spec: the container process state, with the listener fd, over SCM_RIGHTS. */
+        r = rt_state_json_for_hooks(init->config, init->opts->id, "creating", init->pid, init->bundle, &state);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        r = send_fd(sock, fd, state, strlen(state));
+        if (r < 0)
+                return log_error_errno(r, "Failed to send seccomp listener fd to '%s': %m", path);
+        return 0;
+}
+
+/* Serve the init until it is READY. *ret_master gets a pty master when kept for the caller. */
+static int serve_init(RtInit *init, int sock, int *ret_master) {
+        for (;;) {
+                _cleanup_close_ int fd = -EBADF;
+                RtSyncMsg m;
+                int r;
+
+                r = rt_sync_recv(sock, &m, &fd);
+                if (r == -ECONNRESET)
+                        return log_error_errno(SYNTHETIC_ERRNO(ECHILD), "container init exited during setup");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read from container init: %m");
+                switch (m.type) {
+                case RT_SYNC_PID:
+                        (void) wait_for_pid(init->pid); /* the middle process */
+                        init->pid = m.value;
+                        break;
+                case RT_SYNC_USERNS: /* the init made its user ns itself: it needs maps */
+                        r = write_maps(init, m.value);
+                        if (r < 0)
+                                return r;
+                        r = rt_sync_send(sock, RT_SYNC_GO, 0);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to signal container init: %m");
+                        break;
+                case RT_SYNC_RUN_HOOKS:
+                        r = run_create_hooks(init);
+                        if (r < 0)
+                                return r;
+                        r = rt_sync_send(sock, RT_SYNC_HOOKS_DONE, 0);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to signal container init: %m");
+                        break;
+                case RT_SYNC_CONSOLE:
+                        if (fd < 0)
+                                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "container init sent no pty");
+                        if (init->opts->console_socket) {
+                                r = rt_console_send(init->opts->console_socket, fd);
+                                if (r < 0)
+                                        return r;
+                        } else if (ret_master)
+                                *ret_master = TAKE_FD(fd);
+                        break;
+                case RT_SYNC_SECCOMP:
+                        r = send_seccomp_listener(init, fd);
+                        if (r < 0)
+                                return r;
+                        break;
+                case RT_SYNC_READY:
+                        return 0;
+                case RT_SYNC_ERROR:
+                        return rt_error_log(&m.err);
+                default:
+                        return log_error_errno(
+                                        SYNTHETIC_ERRNO(EBADMSG), "unexpected message %u from init", m.type);
+                }
+        }
+}
+
+static int make_state(RtInit *init, RtState *s) {
+        char created[64];
+        struct timespec ts;
+        int r;
+
+        s->id = (char *) init->opts->id;
+        s->pid = init->pid;
+        r = rt_proc_start_time(init->pid, &s->pid_start, NULL);
+        if (r < 0)
+                return log_error_errno(
+                                r, "Failed to read start time of container init %d: %m", (int) init->pid);
+        s->bundle = init->bundle;
+        s->rootfs = init->rootfs;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        s->created = strdup(
+                        format_rfc3339((uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec, created,
+                                       sizeof created));
+        if (!s->created)
+                return log_error_errno(ENOMEM, "Out of memory");
+        s->owner = (char *) "";
+        if (init->cgroup) {
+                r = cg_manager_save(init->cgroup, &s->cgroup);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to record cgroup: %m");
+        }
+        s->annotations = init->config->annotations;
+        s->n_annotations = init->config->n_annotations;
+        s->systemd_cgroup = init->ctx->systemd_cgroup;
+        return 0;
+}
+
+static void make_state_done(RtState *s) {
+        free(s->created);
+        free(s->cgroup);
+}
+
+static void init_done(RtInit *init) {
+        for (size_t i = 0; i < _OCI_NS_MAX; i++)
+                safe_close(init->ns_fds[i]);
+        safe_close(init->dmz_fd);
+        safe_close(init->fifo_fd);
+        init->cgroup = cg_manager_free(init->cgroup);
+        init->config = oci_config_free(init->config);
+        free(init->bundle);
+        free(init->rootfs);
+        free(init->state_dir);
+}
+
+static void kill_init(RtInit *init) {
+        if (init->pid > 0) {
+                (void) kill(init->pid, SIGKILL);
+                (void) wait_for_pid(init->pid);
+                init->pid = 0;
+        }
+}
+
+/* Move into the joined pid namespace for the clone only; returns the fd to come back with. */
+static int enter_pid_ns(RtInit *init, int *ret_saved) {
+        _cleanup_close_ int saved = -EBADF;
+        int fd = init->ns_fds[OCI_NS_PID];
+
+        *ret_saved = -EBADF;
+        if (fd < 0 || init->double_fork)
+                return 0;
+        saved = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+        if (saved < 0)
+                return log_error_errno(errno, "Failed to open own pid namespace: %m");
+        if (setns(fd, CLONE_NEWPID) < 0)
+                return log_error_errno(errno, "Failed to join pid namespace: %m");
+        *ret_saved = TAKE_FD(saved);
+        return 0;
+}
+
+/*
+ * The shared part of create and run: on success the init is READY, waiting
+ * (on the fifo for create, on RT_SYNC_EXEC for run), state.json is written,
+ * and *ret_sock is the parent's end of the sync socket.
+ */
+static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
+        _cleanup_close_ int sock_parent = -EBADF, saved_pidns = -EBADF;
+        int pair[2] = { -EBADF, -EBADF };
+        RtState st = {};
+        int r, joined;
+
+        init->sync_fd = init->fifo_fd = init->dmz_fd = -EBADF;
+        if (init->ctx->systemd_cgroup && access("/run/systemd/system", F_OK) < 0)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EOPNOTSUPP),
+                                "--systemd-cgroup: systemd is not running on this host (no "
+                                "/run/systemd/system); use the default cgroupfs driver");
+        r = load_bundle(init);
+        if (r < 0)
+                return r;
+        init->rootless = is_rootless();
+        r = rt_state_dir(init->ctx, init->opts->id, &init->state_dir);
+        if (r < 0)
+                return r;
+        r = mkdir_p(init->ctx->state_root, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create state root '%s': %m", init->ctx->state_root);
+        if (mkdir(init->state_dir, 0700) < 0) {
+                if (errno == EEXIST)
+                        return log_error_errno(
+                                        SYNTHETIC_ERRNO(EEXIST), "container with id %s already exists",
+                                        init->opts->id);
+                return log_error_errno(errno, "Failed to create '%s': %m", init->state_dir);
+        }
+        r = save_config_copy(init);
+        if (r < 0)
+                goto err_state;
+        r = setup_cgroup(init);
+        if (r < 0)
+                goto err_cgroup;
+        r = plan_namespaces(init);
+        if (r < 0)
+                goto err_cgroup;
+        if (init->use_fifo) {
+                _cleanup_free_ char *fifo = path_join(init->state_dir, RT_FIFO_FILE);
+                if (!fifo || mkfifo(fifo, 0600) < 0) {
+                        r = log_error_errno(fifo ? errno : ENOMEM, "Failed to create exec fifo: %m");
+                        goto err_cgroup;
+                }
+        }
+        r = rt_dmz_open(&init->dmz_fd);
+        if (r < 0) {
+                log_error_errno(r, "Failed to prepare the exec trampoline: %m");
+                goto err_cgroup;
+        }
+        (void) rt_close_inherited_fds(init->opts->preserve_fds);
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+                r = log_error_errno(errno, "Failed to create sync socket: %m");
+                goto err_cgroup;
+        }
+        sock_parent = pair[0];
+        init->sync_fd = pair[1];
+        r = enter_pid_ns(init, &saved_pidns);
+        if (r < 0)
+                goto err_cgroup;
+        joined = clone_init(init);
+        if (saved_pidns >= 0 && setns(saved_pidns, CLONE_NEWPID) < 0)
+                log_debug_errno(errno, "Failed to return to own pid namespace: %m");
+        init->sync_fd = safe_close(init->sync_fd);
+        if (joined < 0) {
+                r = log_error_errno(joined, "Failed to create container init: %m");
+                goto err_cgroup;
+        }
+        if (init->userns_new && (init->clone_flags & CLONE_NEWUSER)) {
+                r = write_maps(init, init->pid);
+                if (r < 0)
+                        goto err_init;
+        }
+        if (init->cgroup && joined == 0) {
+                r = cg_manager_enter(init->cgroup, init->pid);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to move container init into its cgroup: %m");
+                        goto err_init;
+                }
+        }
+        r = rt_sync_send(sock_parent, RT_SYNC_GO, (int32_t) init->pid);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start container init: %m");
+                goto err_init;
+        }
+        r = serve_init(init, sock_parent, ret_master);
+        if (r < 0)
+                goto err_init;
+        r = make_state(init, &st);
+        if (r >= 0)
+                r = rt_state_save(init->state_dir, &st);
+        make_state_done(&st);
+        if (r < 0)
+                goto err_init;
+        if (init->opts->pid_file) {
+                r = rt_write_pid_file(init->opts->pid_file, init->pid);
+                if (r < 0)
+                        goto err_init;
+        }
+        *ret_sock = TAKE_FD(sock_parent);
+        return 0;
+
+err_init:
+        kill_init(init);
+err_cgroup:
+        if (init->cgroup)
+                (void) cg_manager_destroy(init->cgroup, 1000000);
+err_state:
+        (void) rm_rf_at(AT_FDCWD, init->state_dir);
+        return r;
+}
+
+int rt_create(const RtContext *ctx, const RtCreateOptions *o) {
+        RtInit init = { .ctx = ctx, .opts = o, .use_fifo = true };
+        _cleanup_close_ int sock = -EBADF;
+        int r;
+
+        r = create_container(&init, &sock, NULL);
+        init_done(&init);
+        return r;
+}
+
+/* ------------------------------------------------------------------ start */
+
+/*
+ * The init wrote '0' into the fifo once a reader appeared; EOF then means
+ * it reached execve (the fifo is O_CLOEXEC). Anything else is an RtError.
+ */
+static int wait_exec(int fd, int pidfd, const char *id) {
+        struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+        char buf[1 + sizeof(RtSyncMsg)];
+        size_t got = 0;
+
+        for (;;) {
+                ssize_t n;
+                if (poll(p, pidfd >= 0 ? 2 : 1, 10000) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "poll: %m");
+                }
+                n = read(fd, buf + got, sizeof buf - got);
+                if (n > 0) {
+                        got += (size_t) n;
+                        if (got == sizeof buf) {
+                                RtSyncMsg m;
+                                memcpy(&m, buf + 1, sizeof m);
+                                m.err.stage[sizeof m.err.stage - 1] = m.err.msg[sizeof m.err.msg - 1] = 0;
+                                return rt_error_log(&m.err);
+                        }
+                        continue;
+                }
+                if (n == 0 && got >= 1)
+                        return 0; /* exec'd */
+                if (n < 0 && errno != EAGAIN && errno != EINTR)
+                        return log_error_errno(errno, "Failed to read exec fifo: %m");
+                if (p[1].revents & POLLIN)
+                        return log_error_errno(
+                                        SYNTHETIC_ERRNO(ESRCH), "container %s init exited before start", id);
+        }
+}
+
+static int run_poststart(const RtState *s, const char *dir) {
+        _cleanup_(oci_config_freep) OciConfig *c = NULL;
+        _cleanup_free_ char *state = NULL;
+        int r;
+
+        r = rt_config_load_saved(dir, &c);
+        if (r < 0)
+                return r;
+        if (c->n_hooks[OCI_HOOK_POSTSTART] == 0)
+                return 0;
+        r = rt_state_json_for_hooks(c, s->id, "running", s->pid, s->bundle, &state);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        return rt_hooks_run(c, OCI_HOOK_POSTSTART, state, true, NULL, 0);
+}
+
+int rt_start(const RtContext *ctx, const char *id) {
+        _cleanup_(rt_state_freep) RtState *s = NULL;
+        _cleanup_free_ char *dir = NULL, *fifo = NULL;
+        _cleanup_close_ int fd = -EBADF, pidfd = -EBADF;
+        OciStatus status;
+        int r;
+
+        r = rt_state_load(ctx, id, &s, &dir);
+        if (r < 0)
+                return r;
+        status = rt_state_status(s, dir);
+        if (status != OCI_STATUS_CREATED)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL), "cannot start a container in state %s: %s",
+                                oci_status_to_string(status), id);
+        fifo = path_join(dir, RT_FIFO_FILE);
+        if (!fifo)
+                return log_error_errno(ENOMEM, "Out of memory");
+        fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open exec fifo of %s: %m", id);
+        /* Only one start wins: the fifo disappears with the first reader. */
+        if (unlink(fifo) < 0)
+                return log_error_errno(
+                                errno == ENOENT ? EBUSY : errno, "container %s is already starting: %m", id);
+        (void) rt_state_pidfd(s, &pidfd);
+        r = wait_exec(fd, pidfd, id);
+        if (r < 0)
+                return r;
+        return run_poststart(s, dir);
+}
+
+/* -------------------------------------------------------------------- run */
+
+static int run_release(RtInit *init, int sock, int master) {
+        _cleanup_close_ int s = sock, m = master;
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+        _cleanup_free_ char *dir = NULL;
+        int r, status;
+
+        r = rt_release(s);
+        if (r < 0) {
+                kill_init(init);
+                (void) rt_delete(init->ctx, init->opts->id, true);
+                return r;
+        }
+        s = safe_close(s);
+        if (init->config->n_hooks[OCI_HOOK_POSTSTART] > 0) {
+                _cleanup_free_ char *state = NULL;
+                if (rt_state_json_for_hooks(
+                                    init->config, init->opts->id, "running", init->pid, init->bundle,
+                                    &state) >= 0)
+                        (void) rt_hooks_run(init->config, OCI_HOOK_POSTSTART, state, true, NULL, 0);
+        }
+        if (init->opts->detach)
+                return 0;
+        status = rt_foreground(init->pid, m);
+        if (init->opts->keep)
+                return status;
+        /* runc run removes the container once its process is gone. */
+        r = rt_state_load(init->ctx, init->opts->id, &st, &dir);
+        if (r >= 0) {
+                _cleanup_(cg_manager_freep) CgManager *cg = NULL;
+                if (st->cgroup && cg_manager_load(st->cgroup, &cg) >= 0)
+                        (void) cg_manager_kill(cg, SIGKILL);
+                (void) rt_container_destroy(st, dir);
+        }
+        return status;
+}
+
+int rt_run(const RtContext *ctx, const RtCreateOptions *o) {
+        RtInit init = { .ctx = ctx, .opts = o, .use_fifo = false };
+        _cleanup_close_ int sock = -EBADF, master = -EBADF;
+        int r;
+
+        if (!o->no_subreaper && !o->detach)
+                (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+        r = create_container(&init, &sock, o->detach ? NULL : &master);
+        if (r < 0)
+                goto out;
+        r = run_release(&init, TAKE_FD(sock), TAKE_FD(master));
+out:
+        init_done(&init);
+        return r;
+}

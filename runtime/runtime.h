@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * libaula-runtime: the OCI container lifecycle (runtime-spec 1.2 runtime.md)
+ * for Linux: create, start, run, state, kill, delete, exec, ps, list, pause,
+ * resume, update, plus the `spec` and `features` documents.
+ *
+ * A container lives in <state root>/<id>/ (state.json, the config.json it
+ * was created from, and exec.fifo while it is "created"). Its status is
+ * computed on every read from the init process (alive? same start time?),
+ * the fifo and the cgroup freezer, so a killed runtime never leaves a lie
+ * behind.
+ *
+ * This layer logs (STYLE.md rule 10): every error is logged once with
+ * log_error_errno() where it is detected and returned as -errno, so the CLI
+ * only maps it to an exit status.
+ */
+
+#include <sys/types.h>
+
+#include "common.h"
+
+typedef struct RtContext {
+        const char *state_root; /* e.g. /run/aula-runtime */
+        bool systemd_cgroup; /* --systemd-cgroup: refused where systemd is absent */
+} RtContext;
+
+typedef enum RtConsoleMode {
+        RT_CONSOLE_INHERIT, /* stdio passed through */
+        RT_CONSOLE_SOCKET, /* pty master sent to console_socket */
+} RtConsoleMode;
+
+typedef struct RtCreateOptions {
+        const char *id;
+        const char *bundle; /* NULL: current directory */
+        const char *console_socket; /* NULL: none */
+        const char *pid_file; /* NULL: none */
+        unsigned preserve_fds; /* fds 3 .. 3+n-1 pass to the container */
+        bool no_pivot;
+        bool no_new_keyring;
+        bool no_subreaper;
+        bool detach; /* run only */
+        bool keep; /* run only: keep the container after it exits */
+} RtCreateOptions;
+
+/* Create the container and leave its init blocked before exec. Returns 0 or -errno. */
+int rt_create(const RtContext *ctx, const RtCreateOptions *o);
+/* Release a created container's init into the user process; runs poststart hooks. */
+int rt_start(const RtContext *ctx, const char *id);
+/*
+ * create + start. Detached: returns 0 once the process runs. Foreground:
+ * forwards signals (and a pty when the process has a terminal and no
+ * console socket was given), waits, deletes the container, and returns the
+ * process's exit status (0-255, 128+signal when killed).
+ */
+int rt_run(const RtContext *ctx, const RtCreateOptions *o);
+
+/* The runtime-spec state JSON (runc's shape: id, pid, status, bundle, rootfs, created, owner, annotations). */
+int rt_state(const RtContext *ctx, const char *id, char **ret_json);
+
+/* Signal the init (or, with all, every process of the container's cgroup). */
+int rt_kill(const RtContext *ctx, const char *id, int sig, bool all);
+/* Remove a stopped (or created) container; force kills a running one first. */
+int rt_delete(const RtContext *ctx, const char *id, bool force);
+
+int rt_pause(const RtContext *ctx, const char *id);
+int rt_resume(const RtContext *ctx, const char *id);
+
+typedef struct RtContainerInfo {
+        char *id;
+        pid_t pid;
+        char *status;
+        char *bundle;
+        char *rootfs;
+        char *created; /* RFC 3339 */
+        char *owner;
+} RtContainerInfo;
+
+/* All containers under the state root, sorted by id. */
+int rt_list(const RtContext *ctx, RtContainerInfo **ret, size_t *ret_n);
+void rt_container_info_free_many(RtContainerInfo *l, size_t n);
+/* list --format json: an array of state objects. */
+int rt_list_json(const RtContext *ctx, char **ret_json);
+
+/* PIDs of the container's processes, as the host sees them. */
+int rt_pids(const RtContext *ctx, const char *id, pid_t **ret, size_t *ret_n);
+
+typedef struct RtExecOptions {
+        const char *id;
+        const char *process_file; /* --process: a process.json, replaces the fields below */
+        char **args;
+        char **env; /* --env, added to the container's environment */
+        const char *cwd; /* --cwd */
+        const char *user; /* --user UID[:GID] */
+        char **caps; /* --cap, added to every capability set */
+        bool tty;
+        bool detach;
+        bool no_new_privs;
+        const char *pid_file;
+        const char *console_socket;
+        unsigned preserve_fds;
+} RtExecOptions;
+
+/* Run a process in a running container. Foreground: returns its exit status. Detached: 0. */
+int rt_exec(const RtContext *ctx, const RtExecOptions *o);
+
+/* Apply new values to the live resources of a created, running or paused container. */
+typedef struct OciResources OciResources;
+int rt_update(const RtContext *ctx, const char *id, const OciResources *res);
+
+/* `ps` as runc prints it: the header and the lines of `ps ps_args` (default -ef) for the container's pids. */
+int rt_ps_table(const RtContext *ctx, const char *id, char *const *ps_args, char **ret_text);
+
+/* `spec`: write a default config.json into bundle (refuses to overwrite). */
+int rt_spec(const char *bundle, bool rootless);
+/* `features`: the runtime-spec features document. */
+int rt_features(char **ret_json);
+
+/* Container ids: 1-1024 characters of [A-Za-z0-9_+.-], not "." or "..". */
+bool rt_id_is_valid(const char *id);
+
+/*
+ * Entry for the `aula-runtime init` trampoline is not needed: the container
+ * init runs in the forked child. The tiny static exec trampoline (aula-dmz)
+ * is embedded and executed from a sealed memfd, so no process inside a
+ * container ever has the host runtime binary as /proc/self/exe at exec time
+ * (CVE-2019-5736).
+ */
