@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Shared inside images/ only; no other folder may include this. */
+
+#include <sys/stat.h>
+
+#include "images.h"
+
+/* ----------------------------------------------------------------- limits */
+
+/*
+ * Bounds on untrusted metadata. Far above anything real; they exist so that a
+ * hostile image cannot make the importer allocate without end. Tests lower
+ * them through img_store_limits().
+ */
+typedef struct ImgLimits {
+        uint64_t max_manifest; /* manifest, index, docker manifest.json */
+        uint64_t max_config; /* image config */
+        size_t max_layers; /* per image */
+        size_t max_entries; /* tar entries per layer */
+        size_t max_pax; /* one pax extended header */
+        size_t max_path; /* path or link name */
+        size_t max_xattr_value;
+        size_t max_xattrs; /* per entry */
+        size_t max_archive_entries; /* entries of an outer OCI/docker archive */
+} ImgLimits;
+
+extern const ImgLimits img_default_limits;
+ImgLimits *img_store_limits(ImgStore *s);
+
+/* ----------------------------------------------------------------- errors */
+
+/*
+ * Set *error_msg (if error_msg and no message is there yet) to the formatted
+ * text and return -abs(r). Inner layers state what went wrong; outer layers
+ * add context with img_err_wrap().
+ */
+int img_err(char **error_msg, int r, const char *fmt, ...) _printf_(3, 4);
+/* Prefix an existing message with context ("layer 2: "), or create "context: strerror(r)". */
+int img_err_wrap(char **error_msg, int r, const char *fmt, ...) _printf_(3, 4);
+
+/* ----------------------------------------------------------------- digest */
+
+#define IMG_DIGEST_MAX 136 /* "sha512:" + 128 hex + NUL */
+
+typedef struct ImgHash ImgHash;
+
+/* algorithm "sha256" or "sha512"; -EOPNOTSUPP otherwise. */
+int img_hash_new(const char *algorithm, ImgHash **ret);
+ImgHash *img_hash_free(ImgHash *h);
+DEFINE_CLEANUP_FUNC(ImgHash *, img_hash_free);
+void img_hash_update(ImgHash *h, const void *p, size_t n);
+/* Write "alg:hex" into buf (IMG_DIGEST_MAX bytes). The hash cannot be updated afterwards. */
+int img_hash_final(ImgHash *h, char *buf);
+/* "sha256:..." of a buffer. */
+int img_digest_buffer(const void *p, size_t n, char *buf);
+/* For a valid digest: the algorithm part ("sha256") into alg (16 bytes) and a pointer to the hex. */
+int img_digest_split(const char *digest, char alg[static 16], const char **ret_hex);
+
+/* ---------------------------------------------------------------- streams */
+
+/*
+ * A pull stream: read() returns bytes read, 0 at the end, -errno on failure
+ * (after setting *error_msg through the stream's message pointer).
+ */
+typedef struct ImgStream ImgStream;
+struct ImgStream {
+        ssize_t (*read)(ImgStream *s, void *buf, size_t len);
+        void (*destroy)(ImgStream *s);
+        char **error_msg;
+};
+
+ImgStream *img_stream_free(ImgStream *s);
+DEFINE_CLEANUP_FUNC(ImgStream *, img_stream_free);
+/* Read exactly len bytes; -EPIPE (with message) on a premature end. */
+int img_stream_read_full(ImgStream *s, void *buf, size_t len);
+/* Read and discard n bytes. */
+int img_stream_skip(ImgStream *s, uint64_t n);
+/* Read everything that is left, discarding it; returns 0 or -errno. */
+int img_stream_drain(ImgStream *s);
+
+/* Bytes [offset, offset+length) of fd (pread; fd is borrowed). length UINT64_MAX: to the end. */
+int img_stream_fd(int fd, uint64_t offset, uint64_t length, char **error_msg, ImgStream **ret);
+/*
+ * Pass through inner (owned): every byte read is hashed into hash (borrowed,
+ * may be NULL), written to copy_fd (borrowed, may be -1) and counted; a read
+ * past max_bytes (UINT64_MAX: unbounded) fails with -EFBIG.
+ */
+int img_stream_tee(ImgStream *inner,
+                   ImgHash *hash,
+                   int copy_fd,
+                   uint64_t max_bytes,
+                   uint64_t *counter,
+                   ImgStream **ret);
+
+typedef enum ImgCompression {
+        IMG_COMPRESSION_AUTO, /* detect gzip / zstd / none from the magic */
+        IMG_COMPRESSION_NONE,
+        IMG_COMPRESSION_GZIP,
+        IMG_COMPRESSION_ZSTD,
+        _IMG_COMPRESSION_MAX,
+        _IMG_COMPRESSION_INVALID = -EINVAL,
+} ImgCompression;
+
+const char *img_compression_to_string(ImgCompression c);
+/* Map a layer media type to its compression; -EPROTONOSUPPORT for unknown layer types. */
+int img_layer_media_type_compression(const char *media_type, ImgCompression *ret);
+/*
+ * Decompress inner (owned). AUTO detects; GZIP/ZSTD insist on that format
+ * (-EBADMSG otherwise). Gzip members may be concatenated; anything else after
+ * the compressed data, a truncated stream or a bad checksum is -EBADMSG.
+ */
+int img_stream_decompress(ImgStream *inner, ImgCompression c, ImgStream **ret);
+
+/* -------------------------------------------------------------------- tar */
+
+typedef enum TarType {
+        TAR_REG,
+        TAR_HARDLINK,
+        TAR_SYMLINK,
+        TAR_CHR,
+        TAR_BLK,
+        TAR_DIR,
+        TAR_FIFO,
+        _TAR_TYPE_MAX,
+} TarType;
+
+typedef struct TarXattr {
+        char *name;
+        void *value;
+        size_t size;
+} TarXattr;
+
+typedef struct TarEntry {
+        char *path; /* as stored (not normalized) */
+        char *link; /* hardlink or symlink target */
+        TarType type;
+        uint32_t mode; /* permission bits (07777) */
+        uint32_t uid, gid;
+        int64_t mtime;
+        uint64_t size; /* data bytes following (regular files) */
+        uint32_t devmajor, devminor;
+        TarXattr *xattrs;
+        size_t n_xattrs;
+} TarEntry;
+
+typedef struct TarReader TarReader;
+
+/* in is borrowed. Limits are copied. */
+int tar_reader_new(ImgStream *in, const ImgLimits *limits, char **error_msg, TarReader **ret);
+TarReader *tar_reader_free(TarReader *t);
+DEFINE_CLEANUP_FUNC(TarReader *, tar_reader_free);
+/*
+ * Advance to the next entry (skipping unread data of the current one). Returns
+ * 1 and points *ret at the entry (valid until the next call), or 0 at the end
+ * of the archive (two zero blocks, or a clean end of input).
+ */
+int tar_next(TarReader *t, const TarEntry **ret);
+/* Data of the current entry: bytes read, 0 when all was read. */
+ssize_t tar_read(TarReader *t, void *buf, size_t len);
+/* Offset in the input of the current entry's data (for indexing outer archives). */
+uint64_t tar_data_offset(const TarReader *t);
+
+/* --------------------------------------------------------------- squashfs */
+
+typedef struct SqfsWriter SqfsWriter;
+
+typedef struct SqfsWriterOptions {
+        int compressor; /* SQFS_COMP_* */
+        int level; /* 0: the writer's default */
+        unsigned block_size; /* 0: 128 KiB */
+        unsigned workers; /* 0: one per online CPU */
+        uint32_t mtime; /* superblock time */
+} SqfsWriterOptions;
+
+typedef struct SqfsAttr {
+        uint32_t mode; /* full st_mode: type and permission bits */
+        uint32_t uid, gid;
+        uint32_t mtime;
+        uint32_t rdev; /* device number for S_IFCHR/S_IFBLK, encoded like makedev() */
+        const char *link; /* symlink target */
+        const TarXattr *xattrs;
+        size_t n_xattrs;
+} SqfsAttr;
+
+typedef struct SqfsNode SqfsNode;
+
+/* out_fd is borrowed: the image is written from offset 0. */
+int sqfs_writer_new(int out_fd, const SqfsWriterOptions *o, char **error_msg, SqfsWriter **ret);
+SqfsWriter *sqfs_writer_free(SqfsWriter *w);
+DEFINE_CLEANUP_FUNC(SqfsWriter *, sqfs_writer_free);
+SqfsNode *sqfs_writer_root(SqfsWriter *w);
+size_t sqfs_writer_node_count(const SqfsWriter *w);
+
+/* Child of a directory by name, or NULL. */
+SqfsNode *sqfs_node_lookup(SqfsWriter *w, SqfsNode *dir, const char *name);
+uint32_t sqfs_node_mode(const SqfsNode *n);
+const char *sqfs_node_name(const SqfsNode *n);
+SqfsNode *sqfs_node_parent(const SqfsNode *n);
+bool sqfs_node_is_whiteout(const SqfsNode *n);
+/* Children in insertion order. */
+SqfsNode *sqfs_node_first_child(const SqfsNode *dir);
+SqfsNode *sqfs_node_next_sibling(const SqfsNode *n);
+/* Flags the layer builder keeps on nodes. */
+#define SQFS_NODE_IMPLICIT (1u << 0) /* a directory created only as a parent */
+#define SQFS_NODE_OPAQUE (1u << 1)
+unsigned sqfs_node_flags(const SqfsNode *n);
+void sqfs_node_set_flags(SqfsNode *n, unsigned flags);
+/*
+ * Set attributes of an existing node (directory metadata from a later tar entry);
+ * xattrs replace the old ones.
+ */
+int sqfs_node_set_attr(SqfsWriter *w, SqfsNode *n, const SqfsAttr *a);
+/* Add an xattr to a node (replacing one of the same name). */
+int sqfs_node_add_xattr(SqfsWriter *w, SqfsNode *n, const char *name, const void *value, size_t size);
+
+/*
+ * Create name in dir, replacing whatever had that name (a replaced directory
+ * loses its subtree). For regular files, the data follows with
+ * sqfs_writer_append() and ends with sqfs_writer_end_file().
+ */
+int sqfs_writer_add(SqfsWriter *w, SqfsNode *dir, const char *name, const SqfsAttr *a, SqfsNode **ret);
+int sqfs_writer_append(SqfsWriter *w, const void *data, size_t len);
+int sqfs_writer_end_file(SqfsWriter *w);
+/* A hard link: name in dir shares target's inode. */
+int sqfs_writer_link(SqfsWriter *w, SqfsNode *dir, const char *name, SqfsNode *target, SqfsNode **ret);
+/* Remove one entry (and its subtree). */
+void sqfs_writer_remove(SqfsWriter *w, SqfsNode *n);
+/* Serialize the tree: inode and directory tables, ids, xattrs, superblock. */
+int sqfs_writer_finish(SqfsWriter *w, uint64_t *ret_size);
+
+/* ------------------------------------------------------------------ layer */
+
+typedef struct ImgLayerResult {
+        char diff_id[IMG_DIGEST_MAX];
+        uint64_t tar_size; /* uncompressed */
+        uint64_t squashfs_size;
+        size_t entries;
+        size_t whiteouts;
+        size_t opaque_dirs;
+        char **symlinks; /* normalized paths of symlinks in the layer */
+        char **implicit_dirs; /* directories that only appeared as parents */
+} ImgLayerResult;
+
+void img_layer_result_done(ImgLayerResult *r);
+
+typedef struct ImgLayerOptions {
+        const ImgLimits *limits;
+        bool allow_devices;
+        SqfsWriterOptions sqfs;
+        const char *diff_id_algorithm; /* "sha256" (default) */
+} ImgLayerOptions;
+
+/*
+ * Convert one layer blob stream (in: owned, compressed as c says; AUTO
+ * detects) into a squashfs image written to out_fd, computing the diff_id
+ * over the uncompressed tar. OCI whiteouts become overlayfs whiteouts (0/0
+ * character devices) and opaque directories get trusted.overlay.opaque and
+ * user.overlay.opaque = "y". Entries escaping the root, hard links leaving the
+ * layer, and device nodes when not allowed fail with a message naming the
+ * entry. The stream is read to its very end, so hashes over it are complete.
+ */
+int img_layer_convert(ImgStream *in,
+                      ImgCompression c,
+                      int out_fd,
+                      const ImgLayerOptions *o,
+                      ImgLayerResult *ret,
+                      char **error_msg);
+
+/*
+ * Normalize a tar path: drop "./", "//" and "." components, reject absolute
+ * paths, ".." components, empty names and names longer than 255 bytes.
+ * Returns the number of components stored in *ret (malloc'd, NULL-terminated).
+ */
+int img_path_split(const char *path, size_t max_path, char ***ret, char **error_msg);
+
+/* ------------------------------------------------------------------- misc */
+
+/* Host platform "linux/amd64" components. */
+const char *img_host_arch(void);
+/* Parse "os/arch[/variant]"; strings point into a malloc'd copy in *ret_buf. */
+int img_platform_parse(const char *s, char **ret_os, char **ret_arch, char **ret_variant);
+/* Random hex suffix for temp names. */
+int img_random_hex(char *buf, size_t n);
