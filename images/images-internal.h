@@ -29,6 +29,76 @@ typedef struct ImgLimits {
 extern const ImgLimits img_default_limits;
 ImgLimits *img_store_limits(ImgStore *s);
 
+/* ------------------------------------------------------------------ store */
+
+struct ImgStore {
+        char *root; /* the data root */
+        char *dir; /* root/images */
+        int dirfd; /* of dir */
+        int lock_fd; /* the store lock while held */
+        unsigned flags;
+        bool initial_userns; /* not inside a user namespace */
+        bool privileged; /* root in the initial user namespace */
+        ImgLimits limits;
+};
+
+bool img_store_allow_devices(const ImgStore *s);
+/* Take the store lock (LOCK_SH / LOCK_EX, maybe | LOCK_NB); one at a time per store object. */
+int img_store_lock(ImgStore *s, int operation, char **error_msg);
+void img_store_unlock(ImgStore *s);
+
+/* "blobs/<alg>/<hex>" relative to the store directory. */
+int img_blob_path(const char *digest, char **ret);
+/* -ENOENT when absent. */
+int img_blob_stat(ImgStore *s, const char *digest, uint64_t *ret_size);
+/* Read a small blob (at most max bytes) and verify it against its digest. */
+int img_blob_read(ImgStore *s, const char *digest, size_t max, char **ret, size_t *ret_len, char **error_msg);
+/* "layers/<hex><suffix>" for a diff_id. */
+int img_layer_path(const char *diff_id, const char *suffix, char **ret);
+
+/* An import's private directory under tmp/; everything moves into place at commit. */
+typedef struct ImgStaging {
+        ImgStore *store;
+        char *name; /* "tmp/import-<random>" */
+        int dirfd;
+        struct {
+                char *staged, *final;
+        } *moves;
+        size_t n_moves;
+} ImgStaging;
+
+int img_staging_new(ImgStore *s, ImgStaging **ret, char **error_msg);
+/* Removes the staging directory and whatever was not committed. */
+ImgStaging *img_staging_free(ImgStaging *st);
+DEFINE_CLEANUP_FUNC(ImgStaging *, img_staging_free);
+int img_staging_create(ImgStaging *st, const char *name, int *ret_fd);
+/* At commit, move staged name to final (a path relative to the store directory). */
+int img_staging_add(ImgStaging *st, const char *name, const char *final);
+/* fdatasync every staged file, rename them into place, fsync the directories. */
+int img_staging_commit(ImgStaging *st, char **error_msg);
+
+typedef struct ImgRefs {
+        char **names;
+        char **digests;
+        size_t n;
+} ImgRefs;
+
+void img_refs_done(ImgRefs *r);
+int img_refs_load(ImgStore *s, ImgRefs *ret, char **error_msg);
+int img_refs_save(ImgStore *s, const ImgRefs *refs, char **error_msg);
+int img_refs_set(ImgRefs *refs, const char *name, const char *digest);
+void img_refs_remove_at(ImgRefs *refs, size_t i);
+/* Point every name at digest, under the refs lock. */
+int img_refs_add(ImgStore *s, char *const *names, const char *digest, char **error_msg);
+
+/* Image records (images/<hex>.json): an ImgInfo without names. */
+int img_record_write(ImgStore *s, const ImgInfo *info, char **error_msg);
+int img_record_read(ImgStore *s, const char *digest, ImgInfo **ret, char **error_msg);
+/* gc taking the store lock with lock_op (LOCK_EX, maybe | LOCK_NB). */
+int img_gc_locked(ImgStore *s, int lock_op, ImgGcStats *ret, char **error_msg);
+/* A layer (by the name of its files, "<hex>") mounted for at least one instance. */
+bool img_layer_in_use(ImgStore *s, const char *layer_name);
+
 /* ----------------------------------------------------------------- errors */
 
 /*
@@ -67,6 +137,7 @@ int img_digest_split(const char *digest, char alg[static 16], const char **ret_h
 typedef struct ImgStream ImgStream;
 struct ImgStream {
         ssize_t (*read)(ImgStream *s, void *buf, size_t len);
+        int (*skip)(ImgStream *s, uint64_t n); /* optional: skip without reading */
         void (*destroy)(ImgStream *s);
         char **error_msg;
 };
@@ -82,6 +153,8 @@ int img_stream_drain(ImgStream *s);
 
 /* Bytes [offset, offset+length) of fd (pread; fd is borrowed). length UINT64_MAX: to the end. */
 int img_stream_fd(int fd, uint64_t offset, uint64_t length, char **error_msg, ImgStream **ret);
+/* The same, taking ownership of fd (closed with the stream, also on failure). */
+int img_stream_fd_take(int fd, uint64_t offset, uint64_t length, char **error_msg, ImgStream **ret);
 /*
  * Pass through inner (owned): every byte read is hashed into hash (borrowed,
  * may be NULL), written to copy_fd (borrowed, may be -1) and counted; a read
@@ -274,6 +347,108 @@ int img_layer_convert(ImgStream *in,
  * Returns the number of components stored in *ret (malloc'd, NULL-terminated).
  */
 int img_path_split(const char *path, size_t max_path, char ***ret, char **error_msg);
+
+/* ----------------------------------------------------------------- import */
+
+typedef struct OciImageConfig OciImageConfig;
+typedef struct OciIndex OciIndex;
+typedef struct OciDescriptor OciDescriptor;
+
+typedef struct ImgJobLayer {
+        char *digest; /* NULL: unknown until read (old docker archives) */
+        char *media_type;
+        uint64_t size; /* UINT64_MAX: unknown */
+        char *diff_id;
+        uint64_t squashfs_size;
+        char **symlinks;
+        char **implicit_dirs;
+} ImgJobLayer;
+
+void img_job_layer_done(ImgJobLayer *l);
+
+typedef struct ImgJob ImgJob;
+
+/*
+ * Open a layer blob. A source that already put the verified blob in the
+ * staging directory (a download) registers it itself and sets *ret_staged.
+ */
+typedef int (*ImgJobOpenFn)(void *userdata, ImgJob *j, unsigned index, const ImgJobLayer *l, ImgStream **ret,
+                            bool *ret_staged);
+
+typedef struct ImgJobSource {
+        /* A small blob (config), verified against digest, at most size bytes. */
+        int (*read_blob)(void *userdata, ImgJob *j, const char *digest, uint64_t size, char **ret, size_t *ret_len);
+        ImgJobOpenFn open_layer;
+        void *userdata;
+} ImgJobSource;
+
+struct ImgJob {
+        ImgStore *s;
+        ImgStaging *st;
+        ImgProgressFn progress;
+        void *userdata;
+        char **error_msg;
+        SqfsWriterOptions sqfs;
+        ImgJobLayer *layers;
+        size_t n_layers;
+        size_t expected_layers;
+        char **staged; /* final paths already staged by this job */
+};
+
+int img_job_new(ImgStore *s, ImgProgressFn progress, void *userdata, char **error_msg, ImgJob **ret);
+ImgJob *img_job_free(ImgJob *j);
+DEFINE_CLEANUP_FUNC(ImgJob *, img_job_free);
+void img_job_report(ImgJob *j, ImgProgressKind kind, const char *what, const char *digest, unsigned index,
+                    uint64_t done, uint64_t total);
+int img_job_stage_blob(ImgJob *j, const char *digest, const void *data, size_t len);
+/* Append a layer (taking over the contents of *in); *ret points into the job. */
+int img_job_add_layer(ImgJob *j, ImgJobLayer *in, ImgJobLayer **ret);
+int img_job_convert_layer(ImgJob *j,
+                          unsigned index,
+                          ImgJobLayer *l,
+                          const char *expected_diff_id,
+                          ImgJobOpenFn open_fn,
+                          void *userdata);
+int img_job_check_symlinks(ImgJob *j);
+int img_job_check_config(ImgJob *j, const OciImageConfig *cfg, size_t n_layers);
+int img_job_fill_info(ImgJob *j, const OciImageConfig *cfg, ImgInfo *info);
+/* Commit staged files, write the record (info gets the layers), add names. */
+int img_job_commit(ImgJob *j, ImgInfo *info, char *const *names, char **ret_digest);
+/* The whole path for a manifest (OCI or docker schema 2) whose blobs come from src. */
+int img_job_import_manifest(ImgJob *j,
+                            const char *manifest_digest,
+                            const char *text,
+                            size_t len,
+                            const ImgJobSource *src,
+                            const char *source_desc,
+                            char *const *names,
+                            char **ret_digest);
+
+/* Check data against a digest; -EBADMSG with a message on mismatch. */
+int img_verify_digest(const void *data, size_t len, const char *digest, char **error_msg);
+int img_platform_default(const char *platform, char **ret_os, char **ret_arch, char **ret_variant, char **error_msg);
+/* Pick the manifest for a platform (NULL: linux/<host arch>) from an index. */
+int img_index_select(const OciIndex *idx, const char *platform, const OciDescriptor **ret, char **error_msg);
+
+/* ------------------------------------------------------------- references */
+
+typedef struct ImgRef {
+        char *domain; /* NULL when absent (not normalized) */
+        char *path;
+        char *tag; /* NULL when absent */
+        char *digest; /* NULL when absent */
+} ImgRef;
+
+/*
+ * Parse [DOMAIN/]PATH[:TAG][@DIGEST]. normalize: fill in docker.io, library/
+ * and the "latest" tag (when there is no digest), as pulling needs.
+ */
+int img_ref_parse(const char *s, bool normalize, ImgRef *ret, char **error_msg);
+void img_ref_done(ImgRef *r);
+/* "DOMAIN/PATH" or "PATH". */
+int img_ref_name(const ImgRef *r, char **ret);
+/* A local image name as stored in refs: "NAME:TAG" (":latest" added when there is no tag). */
+int img_name_normalize(const char *s, char **ret, char **error_msg);
 
 /* ------------------------------------------------------------------- misc */
 

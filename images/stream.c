@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <sys/stat.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -31,6 +32,8 @@ int img_stream_read_full(ImgStream *s, void *buf, size_t len) {
 int img_stream_skip(ImgStream *s, uint64_t n) {
         static uint8_t sink[16384];
 
+        if (s->skip)
+                return s->skip(s, n);
         while (n > 0) {
                 ssize_t k = s->read(s, sink, (size_t) MIN(n, (uint64_t) sizeof(sink)));
                 if (k < 0)
@@ -58,6 +61,7 @@ int img_stream_drain(ImgStream *s) {
 typedef struct FdStream {
         ImgStream s;
         int fd;
+        bool owned;
         uint64_t pos, end;
 } FdStream;
 
@@ -80,20 +84,48 @@ static ssize_t fd_read(ImgStream *s, void *buf, size_t len) {
         return n;
 }
 
+static int fd_skip(ImgStream *s, uint64_t n) {
+        FdStream *f = (FdStream *) s;
+        struct stat st;
+
+        if (f->end != UINT64_MAX) {
+                if (n > f->end - f->pos)
+                        return img_err(s->error_msg, -EPIPE, "unexpected end of data");
+        } else if (fstat(f->fd, &st) < 0 || (S_ISREG(st.st_mode) && f->pos + n > (uint64_t) st.st_size))
+                return img_err(s->error_msg, -EPIPE, "unexpected end of data");
+        f->pos += n;
+        return 0;
+}
+
 static void fd_destroy(ImgStream *s) {
+        FdStream *f = (FdStream *) s;
+        if (f->owned)
+                safe_close(f->fd);
         free(s);
 }
 
-int img_stream_fd(int fd, uint64_t offset, uint64_t length, char **error_msg, ImgStream **ret) {
+static int stream_fd(int fd, bool owned, uint64_t offset, uint64_t length, char **error_msg, ImgStream **ret) {
         FdStream *f = calloc(1, sizeof(*f));
-        if (!f)
+        if (!f) {
+                if (owned)
+                        safe_close(fd);
                 return -ENOMEM;
-        f->s = (ImgStream){ .read = fd_read, .destroy = fd_destroy, .error_msg = error_msg };
+        }
+        f->s = (ImgStream){ .read = fd_read, .skip = fd_skip, .destroy = fd_destroy, .error_msg = error_msg };
         f->fd = fd;
+        f->owned = owned;
         f->pos = offset;
         f->end = length == UINT64_MAX ? UINT64_MAX : offset + length;
         *ret = &f->s;
         return 0;
+}
+
+int img_stream_fd(int fd, uint64_t offset, uint64_t length, char **error_msg, ImgStream **ret) {
+        return stream_fd(fd, false, offset, length, error_msg, ret);
+}
+
+int img_stream_fd_take(int fd, uint64_t offset, uint64_t length, char **error_msg, ImgStream **ret) {
+        return stream_fd(fd, true, offset, length, error_msg, ret);
 }
 
 /* -------------------------------------------------------------------- tee */

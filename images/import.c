@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/*
+ * What every import does once it knows a manifest, whatever the source:
+ *
+ *   1. check the manifest (schema 2, known media types, layer count) and
+ *      read the config (bounded, digest-verified, rootfs.diff_ids present);
+ *   2. per layer, unless blob and squashfs are both in the store already:
+ *      stream the blob through [hash + copy to staging] -> decompress ->
+ *      [hash = diff_id] -> tar -> squashfs (staging), then check digest,
+ *      size and diff_id;
+ *   3. refuse paths that reach through a lower layer's symlink;
+ *   4. commit: move staged blobs and layers into place, write the record,
+ *      point the names at it.
+ *
+ * Until 4 nothing is visible; any failure drops the staging directory and
+ * leaves the store as it was.
+ */
+
+#include <sqfs/super.h>
+#include <time.h>
+
+#include "images-internal.h"
+#include "oci.h"
+
+#define PROGRESS_STEP (512u * 1024)
+
+void img_job_layer_done(ImgJobLayer *l) {
+        free(l->digest);
+        free(l->diff_id);
+        free(l->media_type);
+        strv_free(l->symlinks);
+        strv_free(l->implicit_dirs);
+        *l = (ImgJobLayer){};
+}
+
+int img_job_new(ImgStore *s, ImgProgressFn progress, void *userdata, char **error_msg, ImgJob **ret) {
+        _cleanup_(img_job_freep) ImgJob *j = NULL;
+        int r;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->s = s;
+        j->progress = progress;
+        j->userdata = userdata;
+        j->error_msg = error_msg;
+        j->sqfs = (SqfsWriterOptions){ .compressor = SQFS_COMP_ZSTD, .level = 3 };
+        r = img_staging_new(s, &j->st, error_msg);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+ImgJob *img_job_free(ImgJob *j) {
+        if (!j)
+                return NULL;
+        for (size_t i = 0; i < j->n_layers; i++)
+                img_job_layer_done(&j->layers[i]);
+        free(j->layers);
+        strv_free(j->staged);
+        img_staging_free(j->st);
+        free(j);
+        return NULL;
+}
+
+void img_job_report(ImgJob *j, ImgProgressKind kind, const char *what, const char *digest, unsigned index,
+                    uint64_t done, uint64_t total) {
+        ImgProgress p = {
+                .kind = kind,
+                .what = what,
+                .digest = digest,
+                .index = index,
+                .count = (unsigned) j->expected_layers,
+                .done = done,
+                .total = total,
+        };
+        if (j->progress)
+                j->progress(&p, j->userdata);
+}
+
+/* Stage a small blob (manifest, config) unless the store or this job has it. */
+int img_job_stage_blob(ImgJob *j, const char *digest, const void *data, size_t len) {
+        _cleanup_free_ char *final = NULL, *name = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = img_blob_path(digest, &final);
+        if (r < 0)
+                return r;
+        if (img_blob_stat(j->s, digest, NULL) >= 0 || strv_contains(j->staged, final))
+                return 0;
+        r = xasprintf(&name, "blob-%zu", strv_length(j->staged));
+        if (r < 0)
+                return r;
+        r = img_staging_create(j->st, name, &fd);
+        if (r < 0)
+                return img_err(j->error_msg, r, "cannot stage a blob: %s", strerror(-r));
+        r = loop_write(fd, data, len);
+        if (r < 0)
+                return img_err(j->error_msg, r, "cannot stage a blob: %s", strerror(-r));
+        r = img_staging_add(j->st, name, final);
+        if (r < 0)
+                return r;
+        return strv_extend(&j->staged, final);
+}
+
+/* ------------------------------------------------------------- progress */
+
+typedef struct ProgressStream {
+        ImgStream s;
+        ImgStream *inner;
+        ImgJob *job;
+        const char *digest;
+        unsigned index;
+        uint64_t total, done, reported;
+} ProgressStream;
+
+static ssize_t progress_read(ImgStream *s, void *buf, size_t len) {
+        ProgressStream *p = (ProgressStream *) s;
+        ssize_t n = p->inner->read(p->inner, buf, len);
+
+        if (n > 0) {
+                p->done += (uint64_t) n;
+                if (p->done - p->reported >= PROGRESS_STEP) {
+                        p->reported = p->done;
+                        img_job_report(p->job, IMG_PROGRESS_BYTES, "layer", p->digest, p->index, p->done, p->total);
+                }
+        }
+        return n;
+}
+
+static void progress_destroy(ImgStream *s) {
+        ProgressStream *p = (ProgressStream *) s;
+        img_stream_free(p->inner);
+        free(p);
+}
+
+static int progress_stream(ImgStream *inner, ImgJob *j, const char *digest, unsigned index, uint64_t total,
+                           ImgStream **ret) {
+        ProgressStream *p = calloc(1, sizeof(*p));
+        if (!p) {
+                img_stream_free(inner);
+                return -ENOMEM;
+        }
+        p->s = (ImgStream){ .read = progress_read, .destroy = progress_destroy, .error_msg = inner->error_msg };
+        p->inner = inner;
+        p->job = j;
+        p->digest = digest;
+        p->index = index;
+        p->total = total;
+        *ret = &p->s;
+        return 0;
+}
+
+/* ------------------------------------------------------------ layer meta */
+
+static int meta_write(ImgJob *j, const char *name, const ImgJobLayer *l, const ImgLayerResult *res) {
+        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t len;
+        int r;
+
+        r = json_writer_new(false, &w);
+        if (r < 0)
+                return r;
+        jw_object_open(w);
+        jw_key(w, "diffId");
+        jw_string(w, l->diff_id);
+        jw_key(w, "tarSize");
+        jw_uint(w, res->tar_size);
+        jw_key(w, "squashfsSize");
+        jw_uint(w, res->squashfs_size);
+        jw_key(w, "entries");
+        jw_uint(w, res->entries);
+        jw_key(w, "whiteouts");
+        jw_uint(w, res->whiteouts);
+        jw_key(w, "opaqueDirs");
+        jw_uint(w, res->opaque_dirs);
+        jw_key(w, "symlinks");
+        jw_strv(w, res->symlinks ?: (char *[]){ NULL });
+        jw_key(w, "implicitDirs");
+        jw_strv(w, res->implicit_dirs ?: (char *[]){ NULL });
+        jw_object_close(w);
+        r = json_writer_finish(w, &text, &len);
+        if (r < 0)
+                return r;
+        r = img_staging_create(j->st, name, &fd);
+        if (r >= 0)
+                r = loop_write(fd, text, len);
+        return r;
+}
+
+/* Read layers/<hex>.json of a layer already in the store. */
+static int meta_read(ImgJob *j, ImgJobLayer *l) {
+        _cleanup_(json_freep) JsonVal root = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t len;
+        int r;
+
+        r = img_layer_path(l->diff_id, ".json", &path);
+        if (r < 0)
+                return r;
+        r = read_full_file_at(j->s->dirfd, path, 256u * 1024 * 1024, &text, &len);
+        if (r < 0)
+                return r;
+        r = json_parse(text, len, &root, NULL);
+        if (r < 0)
+                return r;
+        r = json_want_uint64(json_get(root, "squashfsSize"), "squashfsSize", UINT64_MAX, &l->squashfs_size, NULL);
+        if (r >= 0)
+                r = json_want_strv(json_get(root, "symlinks"), "symlinks", &l->symlinks, NULL);
+        if (r >= 0)
+                r = json_want_strv(json_get(root, "implicitDirs"), "implicitDirs", &l->implicit_dirs, NULL);
+        return r;
+}
+
+static bool layer_cached(ImgJob *j, ImgJobLayer *l) {
+        _cleanup_free_ char *sq = NULL;
+        struct stat st;
+
+        if (!l->digest || !l->diff_id || img_blob_stat(j->s, l->digest, NULL) < 0)
+                return false;
+        if (img_layer_path(l->diff_id, ".sqfs", &sq) < 0 || fstatat(j->s->dirfd, sq, &st, 0) < 0)
+                return false;
+        return meta_read(j, l) >= 0;
+}
+
+/* ----------------------------------------------------------------- layers */
+
+int img_job_add_layer(ImgJob *j, ImgJobLayer *in, ImgJobLayer **ret) {
+        ImgJobLayer *n = reallocarray(j->layers, j->n_layers + 1, sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        j->layers = n;
+        n[j->n_layers] = *in;
+        *in = (ImgJobLayer){};
+        *ret = &n[j->n_layers++];
+        return 0;
+}
+
+int img_verify_digest(const void *data, size_t len, const char *digest, char **error_msg) {
+        _cleanup_(img_hash_freep) ImgHash *h = NULL;
+        char got[IMG_DIGEST_MAX], alg[16];
+        int r;
+
+        if (img_digest_split(digest, alg, NULL) < 0)
+                return img_err(error_msg, -EINVAL, "invalid digest '%s'", digest ?: "");
+        r = img_hash_new(alg, &h);
+        if (r < 0)
+                return r;
+        img_hash_update(h, data, len);
+        r = img_hash_final(h, got);
+        if (r < 0)
+                return r;
+        if (!streq(got, digest))
+                return img_err(error_msg, -EBADMSG, "digest mismatch: content is %s, expected %s", got, digest);
+        return 0;
+}
+
+int img_job_convert_layer(ImgJob *j,
+                          unsigned index,
+                          ImgJobLayer *l,
+                          const char *expected_diff_id,
+                          ImgJobOpenFn open_fn,
+                          void *userdata) {
+        _cleanup_(img_stream_freep) ImgStream *raw = NULL, *tee = NULL, *prog = NULL;
+        _cleanup_(img_hash_freep) ImgHash *h = NULL;
+        _cleanup_(img_layer_result_done) ImgLayerResult res = {};
+        _cleanup_free_ char *blob_name = NULL, *sq_name = NULL, *meta_name = NULL, *final = NULL;
+        _cleanup_close_ int blob_fd = -EBADF, sq_fd = -EBADF;
+        ImgCompression comp;
+        ImgLayerOptions o = {
+                .limits = &j->s->limits,
+                .allow_devices = img_store_allow_devices(j->s),
+                .sqfs = j->sqfs,
+        };
+        char got[IMG_DIGEST_MAX], alg[16] = "sha256";
+        uint64_t count = 0;
+        bool staged = false;
+        int r;
+
+        r = img_layer_media_type_compression(l->media_type, &comp);
+        if (r < 0)
+                return img_err(j->error_msg, r, "layer %u has the unknown media type '%s'", index + 1,
+                               l->media_type ?: "(none)");
+        if (expected_diff_id && !l->diff_id && !(l->diff_id = strdup(expected_diff_id)))
+                return -ENOMEM;
+        if (layer_cached(j, l)) {
+                img_job_report(j, IMG_PROGRESS_CACHED, "layer", l->digest, index, l->size, l->size);
+                return 0;
+        }
+        /* Two layers of one image may be the same (empty layers): convert once. */
+        for (size_t k = 0; k + 1 < j->n_layers; k++)
+                if (j->layers[k].digest && l->digest && streq(j->layers[k].digest, l->digest) &&
+                    &j->layers[k] != l) {
+                        l->squashfs_size = j->layers[k].squashfs_size;
+                        if (!l->diff_id && !(l->diff_id = strdup(j->layers[k].diff_id)))
+                                return -ENOMEM;
+                        l->symlinks = strv_copy(j->layers[k].symlinks);
+                        l->implicit_dirs = strv_copy(j->layers[k].implicit_dirs);
+                        return 0;
+                }
+
+        img_job_report(j, IMG_PROGRESS_START, "layer", l->digest, index, 0, l->size);
+        r = open_fn(userdata, j, index, l, &raw, &staged);
+        if (r < 0)
+                return img_err_wrap(j->error_msg, r, "layer %u", index + 1);
+        if (l->digest)
+                (void) img_digest_split(l->digest, alg, NULL);
+        r = img_hash_new(alg, &h);
+        if (r < 0)
+                return r;
+        if (xasprintf(&blob_name, "layer-%u.blob", index) < 0 || xasprintf(&sq_name, "layer-%u.sqfs", index) < 0 ||
+            xasprintf(&meta_name, "layer-%u.json", index) < 0)
+                return -ENOMEM;
+        if (!staged && !(l->digest && img_blob_stat(j->s, l->digest, NULL) >= 0)) {
+                r = img_staging_create(j->st, blob_name, &blob_fd);
+                if (r < 0)
+                        return img_err(j->error_msg, r, "cannot stage layer %u: %s", index + 1, strerror(-r));
+        }
+        r = img_staging_create(j->st, sq_name, &sq_fd);
+        if (r < 0)
+                return img_err(j->error_msg, r, "cannot stage layer %u: %s", index + 1, strerror(-r));
+        r = img_stream_tee(TAKE_PTR(raw), h, blob_fd, l->size == UINT64_MAX ? UINT64_MAX : l->size, &count, &tee);
+        if (r < 0)
+                return r;
+        r = progress_stream(TAKE_PTR(tee), j, l->digest, index, l->size == UINT64_MAX ? 0 : l->size, &prog);
+        if (r < 0)
+                return r;
+        r = img_layer_convert(TAKE_PTR(prog), comp, sq_fd, &o, &res, j->error_msg);
+        if (r < 0)
+                return img_err_wrap(j->error_msg, r, "layer %u (%s)", index + 1, l->digest ?: "archive member");
+
+        r = img_hash_final(h, got);
+        if (r < 0)
+                return r;
+        if (l->size != UINT64_MAX && count != l->size)
+                return img_err(j->error_msg, -EBADMSG, "layer %u: size mismatch: %" PRIu64 " bytes, expected %" PRIu64,
+                               index + 1, count, l->size);
+        if (l->digest && !streq(got, l->digest))
+                return img_err(j->error_msg, -EBADMSG, "layer %u: digest mismatch: got %s, expected %s", index + 1, got,
+                               l->digest);
+        if (expected_diff_id && !streq(res.diff_id, expected_diff_id))
+                return img_err(j->error_msg, -EBADMSG,
+                               "layer %u: uncompressed content is %s, but the image config says %s", index + 1,
+                               res.diff_id, expected_diff_id);
+        if (!l->digest && !(l->digest = strdup(got)))
+                return -ENOMEM;
+        l->size = count;
+        free(l->diff_id);
+        l->diff_id = strdup(res.diff_id);
+        if (!l->diff_id)
+                return -ENOMEM;
+        l->squashfs_size = res.squashfs_size;
+
+        if (blob_fd >= 0) {
+                r = img_blob_path(l->digest, &final);
+                if (r < 0)
+                        return r;
+                if (!strv_contains(j->staged, final)) {
+                        r = img_staging_add(j->st, blob_name, final);
+                        if (r >= 0)
+                                r = strv_extend(&j->staged, final);
+                        if (r < 0)
+                                return r;
+                }
+                free(final);
+                final = NULL;
+        }
+        r = img_layer_path(l->diff_id, ".sqfs", &final);
+        if (r >= 0)
+                r = img_staging_add(j->st, sq_name, final);
+        if (r < 0)
+                return r;
+        free(final);
+        final = NULL;
+        r = meta_write(j, meta_name, l, &res);
+        if (r >= 0)
+                r = img_layer_path(l->diff_id, ".json", &final);
+        if (r >= 0)
+                r = img_staging_add(j->st, meta_name, final);
+        if (r < 0)
+                return img_err(j->error_msg, r, "cannot stage layer %u: %s", index + 1, strerror(-r));
+        l->symlinks = TAKE_PTR(res.symlinks);
+        l->implicit_dirs = TAKE_PTR(res.implicit_dirs);
+        img_job_report(j, IMG_PROGRESS_DONE, "layer", l->digest, index, count, count);
+        return 0;
+}
+
+/* ------------------------------------------------- cross-layer symlinks */
+
+static int cmp_strp(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * A layer that names "a/b/c" without an entry for "a/b" relies on a lower
+ * layer's "a/b". Where that is a symlink, extracting would write through it
+ * (possibly out of the root), while the overlay would show a new directory:
+ * the two readings of the image differ, so it is refused. (A directory the
+ * layer lists explicitly replaces a lower symlink in both readings.)
+ */
+int img_job_check_symlinks(ImgJob *j) {
+        _cleanup_free_ char **lower = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < j->n_layers; i++) {
+                ImgJobLayer *l = &j->layers[i];
+                char **grown;
+
+                if (n > 0)
+                        STRV_FOREACH(d, l->implicit_dirs) {
+                                _cleanup_free_ char *p = strdup(*d);
+                                if (!p)
+                                        return -ENOMEM;
+                                for (char *slash = p + strlen(p);;) {
+                                        *slash = '\0';
+                                        if (bsearch(&p, lower, n, sizeof(char *), cmp_strp))
+                                                return img_err(j->error_msg, -EPERM,
+                                                               "layer %zu: '%s' leads through '%s', a symlink in a lower layer",
+                                                               i + 1, *d, p);
+                                        slash = strrchr(p, '/');
+                                        if (!slash)
+                                                break;
+                                }
+                        }
+                grown = reallocarray(lower, n + strv_length(l->symlinks) + 1, sizeof(char *));
+                if (!grown)
+                        return -ENOMEM;
+                lower = grown;
+                STRV_FOREACH(sl, l->symlinks)
+                        lower[n++] = *sl;
+                qsort(lower, n, sizeof(char *), cmp_strp);
+        }
+        return 0;
+}
+
+/* ----------------------------------------------------------------- commit */
+
+int img_job_commit(ImgJob *j, ImgInfo *info, char *const *names, char **ret_digest) {
+        int r;
+
+        info->layers = calloc(j->n_layers + 1, sizeof(*info->layers));
+        if (!info->layers)
+                return -ENOMEM;
+        info->n_layers = j->n_layers;
+        for (size_t i = 0; i < j->n_layers; i++) {
+                ImgLayerInfo *d = &info->layers[i];
+                d->digest = strdup(j->layers[i].digest);
+                d->diff_id = strdup(j->layers[i].diff_id);
+                d->media_type = strdup(j->layers[i].media_type);
+                if (!d->digest || !d->diff_id || !d->media_type)
+                        return -ENOMEM;
+                d->size = j->layers[i].size;
+                d->squashfs_size = j->layers[i].squashfs_size;
+        }
+        info->imported_usec = now_usec(CLOCK_REALTIME);
+        r = img_staging_commit(j->st, j->error_msg);
+        if (r < 0)
+                return r;
+        r = img_record_write(j->s, info, j->error_msg);
+        if (r < 0)
+                return r;
+        r = img_refs_add(j->s, names, info->digest, j->error_msg);
+        if (r < 0)
+                return r;
+        if (ret_digest && !(*ret_digest = strdup(info->digest)))
+                return -ENOMEM;
+        return 0;
+}
+
+/* ------------------------------------------------------ manifest imports */
+
+static bool known_config_type(const char *t) {
+        return t && (streq(t, OCI_MEDIA_TYPE_CONFIG) || streq(t, DOCKER_MEDIA_TYPE_CONFIG));
+}
+
+int img_job_check_config(ImgJob *j, const OciImageConfig *cfg, size_t n_layers) {
+        if (!cfg->rootfs_type || !streq(cfg->rootfs_type, "layers"))
+                return img_err(j->error_msg, -EINVAL, "image config: rootfs.type is not \"layers\"");
+        if (strv_length(cfg->diff_ids) != n_layers)
+                return img_err(j->error_msg, -EINVAL,
+                               "image config lists %zu layer diff_ids but the manifest has %zu layers",
+                               strv_length(cfg->diff_ids), n_layers);
+        STRV_FOREACH(d, cfg->diff_ids)
+                if (img_digest_split(*d, (char[16]){}, NULL) < 0)
+                        return img_err(j->error_msg, -EINVAL, "image config: invalid diff_id '%s'", *d);
+        return 0;
+}
+
+int img_job_fill_info(ImgJob *j, const OciImageConfig *cfg, ImgInfo *info) {
+        info->os = cfg->os ? strdup(cfg->os) : NULL;
+        info->architecture = cfg->architecture ? strdup(cfg->architecture) : NULL;
+        info->variant = cfg->variant ? strdup(cfg->variant) : NULL;
+        info->created = cfg->created ? strdup(cfg->created) : NULL;
+        if ((cfg->os && !info->os) || (cfg->architecture && !info->architecture) || (cfg->variant && !info->variant) ||
+            (cfg->created && !info->created))
+                return -ENOMEM;
+        return 0;
+}
+
+int img_job_import_manifest(ImgJob *j,
+                            const char *manifest_digest,
+                            const char *text,
+                            size_t len,
+                            const ImgJobSource *src,
+                            const char *source_desc,
+                            char *const *names,
+                            char **ret_digest) {
+        _cleanup_(oci_manifest_freep) OciManifest *m = NULL;
+        _cleanup_(oci_image_config_freep) OciImageConfig *cfg = NULL;
+        _cleanup_(img_info_freep) ImgInfo *info = NULL;
+        _cleanup_free_ char *cfg_text = NULL, *msg = NULL;
+        size_t cfg_len;
+        int r;
+
+        r = oci_manifest_parse(text, len, &m, &msg);
+        if (r < 0)
+                return img_err(j->error_msg, r, "invalid image manifest: %s", msg ?: strerror(-r));
+        if (m->schema_version != 2)
+                return img_err(j->error_msg, -EPROTONOSUPPORT, "manifest schemaVersion %" PRId64 " is not supported",
+                               m->schema_version);
+        if (m->media_type && !streq(m->media_type, OCI_MEDIA_TYPE_MANIFEST) &&
+            !streq(m->media_type, DOCKER_MEDIA_TYPE_MANIFEST))
+                return img_err(j->error_msg, -EPROTONOSUPPORT, "unknown manifest media type '%s'", m->media_type);
+        if (!known_config_type(m->config.media_type))
+                return img_err(j->error_msg, -EPROTONOSUPPORT,
+                               "config has the media type '%s', which is not an image config",
+                               m->config.media_type ?: "(none)");
+        if (m->n_layers > j->s->limits.max_layers)
+                return img_err(j->error_msg, -E2BIG, "the image has %zu layers; at most %zu are supported",
+                               m->n_layers, j->s->limits.max_layers);
+        for (size_t i = 0; i < m->n_layers; i++) {
+                ImgCompression c;
+                if (img_layer_media_type_compression(m->layers[i].media_type, &c) < 0)
+                        return img_err(j->error_msg, -EPROTONOSUPPORT, "layer %zu has the unknown media type '%s'",
+                                       i + 1, m->layers[i].media_type ?: "(none)");
+        }
+        if ((uint64_t) m->config.size > j->s->limits.max_config)
+                return img_err(j->error_msg, -E2BIG, "the image config is %" PRId64 " bytes; the limit is %" PRIu64,
+                               m->config.size, j->s->limits.max_config);
+
+        r = src->read_blob(src->userdata, j, m->config.digest, (uint64_t) m->config.size, &cfg_text, &cfg_len);
+        if (r < 0)
+                return img_err_wrap(j->error_msg, r, "image config %s", m->config.digest);
+        r = oci_image_config_parse(cfg_text, cfg_len, &cfg, &msg);
+        if (r < 0)
+                return img_err(j->error_msg, r, "invalid image config: %s", msg ?: strerror(-r));
+        r = img_job_check_config(j, cfg, m->n_layers);
+        if (r < 0)
+                return r;
+
+        j->expected_layers = m->n_layers;
+        for (size_t i = 0; i < m->n_layers; i++) {
+                ImgJobLayer in = { .size = (uint64_t) m->layers[i].size }, *l;
+                in.digest = strdup(m->layers[i].digest);
+                in.media_type = strdup(m->layers[i].media_type);
+                if (!in.digest || !in.media_type) {
+                        img_job_layer_done(&in);
+                        return -ENOMEM;
+                }
+                r = img_job_add_layer(j, &in, &l);
+                if (r < 0) {
+                        img_job_layer_done(&in);
+                        return r;
+                }
+                r = img_job_convert_layer(j, (unsigned) i, l, cfg->diff_ids[i], src->open_layer, src->userdata);
+                if (r < 0)
+                        return r;
+        }
+        r = img_job_check_symlinks(j);
+        if (r < 0)
+                return r;
+
+        r = img_job_stage_blob(j, m->config.digest, cfg_text, cfg_len);
+        if (r >= 0)
+                r = img_job_stage_blob(j, manifest_digest, text, len);
+        if (r < 0)
+                return img_err(j->error_msg, r, "cannot stage the manifest: %s", strerror(-r));
+
+        info = calloc(1, sizeof(*info));
+        if (!info)
+                return -ENOMEM;
+        info->digest = strdup(manifest_digest);
+        info->media_type = strdup(m->media_type ?: OCI_MEDIA_TYPE_MANIFEST);
+        info->config_digest = strdup(m->config.digest);
+        info->source = strdup(source_desc);
+        if (!info->digest || !info->media_type || !info->config_digest || !info->source)
+                return -ENOMEM;
+        r = img_job_fill_info(j, cfg, info);
+        if (r < 0)
+                return r;
+        return img_job_commit(j, info, names, ret_digest);
+}
+
+/* ------------------------------------------------- index/platform choice */
+
+int img_platform_default(const char *platform, char **ret_os, char **ret_arch, char **ret_variant, char **error_msg) {
+        if (!platform) {
+                *ret_os = strdup("linux");
+                *ret_arch = strdup(img_host_arch());
+                *ret_variant = NULL;
+                return *ret_os && *ret_arch ? 0 : -ENOMEM;
+        }
+        if (img_platform_parse(platform, ret_os, ret_arch, ret_variant) < 0)
+                return img_err(error_msg, -EINVAL, "invalid platform '%s' (expected os/arch[/variant])", platform);
+        return 0;
+}
+
+int img_index_select(const OciIndex *idx, const char *platform, const OciDescriptor **ret, char **error_msg) {
+        _cleanup_free_ char *os = NULL, *arch = NULL, *variant = NULL;
+        const OciDescriptor *best = NULL;
+        int r;
+
+        r = img_platform_default(platform, &os, &arch, &variant, error_msg);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < idx->n_manifests; i++) {
+                const OciDescriptor *d = &idx->manifests[i];
+                const OciPlatform *p = d->platform;
+                if (!p || !streq_ptr(p->os, os) || !streq_ptr(p->architecture, arch))
+                        continue;
+                if (variant && !streq_ptr(p->variant, variant))
+                        continue;
+                /* Without a requested variant, prefer an entry without one, else the first. */
+                if (!best || (!p->variant && best->platform->variant))
+                        best = d;
+        }
+        if (!best)
+                return img_err(error_msg, -ENOENT, "the image index has no manifest for %s/%s%s%s", os, arch,
+                               variant ? "/" : "", variant ?: "");
+        *ret = best;
+        return 0;
+}
