@@ -73,6 +73,7 @@ typedef struct OciMountFlags {
         bool bind; /* "bind" or "rbind" (then flags has MS_BIND[|MS_REC]) */
         bool recursive_bind;
         bool idmap; /* "idmap" or "ridmap" */
+        bool recursive_idmap; /* "ridmap" */
         bool tmpcopyup;
         char *data; /* unknown options, comma-joined, for the fs; may be NULL */
 } OciMountFlags;
@@ -93,6 +94,12 @@ typedef struct OciCapabilities {
         /* Each a bitmask of CAP_* numbers (bit n = capability n); cap_*_set tells presence. */
         uint64_t bounding, effective, inheritable, permitted, ambient;
         bool has_bounding, has_effective, has_inheritable, has_permitted, has_ambient;
+        /*
+         * Well-formed "CAP_*" names this library does not know (a newer kernel's), over all sets,
+         * each once. config.md: such values MUST be logged as a warning and SHOULD NOT fail the
+         * container; they are not part of the masks and are not emitted. NULL when none.
+         */
+        char **unknown;
 } OciCapabilities;
 
 typedef struct OciUser {
@@ -321,6 +328,11 @@ typedef struct OciLinux {
                 char **flags;
         } personality;
         char *intel_rdt_clos_id;
+        /* The rest of intelRdt; intel_rdt_set says the object was present (even empty). */
+        bool intel_rdt_set;
+        char *intel_rdt_l3_cache_schema;
+        char *intel_rdt_mem_bw_schema; /* validated: starts with "MB:", no newline */
+        bool intel_rdt_enable_cmt, intel_rdt_enable_mbm;
 } OciLinux;
 
 typedef struct OciConfig {
@@ -356,15 +368,25 @@ int oci_process_parse(const char *text, size_t len, OciProcess **ret, char **err
 OciProcess *oci_process_free(OciProcess *p);
 DEFINE_CLEANUP_FUNC(OciProcess *, oci_process_free);
 
+/* Serialise a process (as `exec --process` reads it). */
+int oci_process_emit(const OciProcess *p, bool pretty, char **ret);
+
 /* Parse only linux.resources, as `update --resources FILE` takes it. */
 int oci_resources_parse(const char *text, size_t len, OciResources **ret, char **error_msg);
 OciResources *oci_resources_free(OciResources *r);
 DEFINE_CLEANUP_FUNC(OciResources *, oci_resources_free);
+int oci_resources_emit(const OciResources *r, bool pretty, char **ret);
 
 /* Serialise back to JSON (round-trips every field this header models). */
 int oci_config_emit(const OciConfig *c, bool pretty, char **ret);
-/* The default spec of `spec` (runc's template), rootless variant when asked. */
-int oci_config_default(bool rootless, OciConfig **ret);
+/*
+ * The default spec of `spec` (runc's template), rootless variant when asked:
+ * then uid/gid (the caller's, as the library makes no syscalls) are mapped to
+ * 0 in a new user namespace.
+ */
+int oci_config_default(bool rootless, uint32_t uid, uint32_t gid, OciConfig **ret);
+/* Deep comparison of every field this header models. */
+bool oci_config_equal(const OciConfig *a, const OciConfig *b);
 
 /* Lookups. */
 const OciNamespace *oci_config_namespace(const OciConfig *c, OciNamespaceType t); /* NULL if absent */
@@ -427,6 +449,7 @@ typedef struct OciPlatform {
         char *os;
         char *variant;
         char *os_version;
+        char **os_features;
 } OciPlatform;
 
 typedef struct OciDescriptor {
@@ -438,26 +461,39 @@ typedef struct OciDescriptor {
         size_t n_annotations;
         OciPlatform *platform; /* NULL when absent */
         char *artifact_type;
+        char *data; /* embedded content, base64 (image-spec 1.1); may be NULL */
 } OciDescriptor;
 
 typedef struct OciIndex {
         int64_t schema_version; /* must be 2 */
-        char *media_type;
+        char *media_type; /* NULL, OCI_MEDIA_TYPE_INDEX or DOCKER_MEDIA_TYPE_MANIFEST_LIST */
         OciDescriptor *manifests;
         size_t n_manifests;
         OciKeyValue *annotations;
         size_t n_annotations;
+        char *artifact_type;
+        OciDescriptor *subject; /* NULL when absent */
 } OciIndex;
 
 typedef struct OciManifest {
-        int64_t schema_version;
-        char *media_type;
+        int64_t schema_version; /* must be 2 */
+        char *media_type; /* NULL, OCI_MEDIA_TYPE_MANIFEST or DOCKER_MEDIA_TYPE_MANIFEST */
         OciDescriptor config;
         OciDescriptor *layers;
         size_t n_layers;
         OciKeyValue *annotations;
         size_t n_annotations;
+        char *artifact_type;
+        OciDescriptor *subject; /* NULL when absent */
 } OciManifest;
+
+typedef struct OciHistory {
+        char *created;
+        char *author;
+        char *created_by;
+        char *comment;
+        bool empty_layer; /* no entry in rootfs.diff_ids */
+} OciHistory;
 
 typedef struct OciImageConfig {
         char *architecture;
@@ -478,8 +514,31 @@ typedef struct OciImageConfig {
         char **volumes;
         /* rootfs */
         char *rootfs_type; /* "layers" */
-        char **diff_ids;
+        char **diff_ids; /* validated digests */
+        char *os_version;
+        char **os_features;
+        bool args_escaped; /* config.ArgsEscaped (Windows); kept for round-trips */
+        OciHistory *history;
+        size_t n_history;
 } OciImageConfig;
+
+/*
+ * What a media type is. The parsers accept any media type string in
+ * descriptors (image-spec: unknown ones are to be ignored, not fatal); this
+ * is how callers tell the kinds apart, Docker's schema2 types included.
+ */
+typedef enum OciMediaKind {
+        OCI_MEDIA_UNKNOWN,
+        OCI_MEDIA_INDEX, /* OCI index, Docker manifest list */
+        OCI_MEDIA_MANIFEST, /* OCI manifest, Docker schema2 manifest */
+        OCI_MEDIA_CONFIG, /* OCI image config, Docker container image config */
+        OCI_MEDIA_LAYER, /* uncompressed tar */
+        OCI_MEDIA_LAYER_GZIP,
+        OCI_MEDIA_LAYER_ZSTD,
+        _OCI_MEDIA_KIND_MAX,
+} OciMediaKind;
+
+OciMediaKind oci_media_type_kind(const char *media_type); /* NULL or unknown: OCI_MEDIA_UNKNOWN */
 
 int oci_index_parse(const char *text, size_t len, OciIndex **ret, char **error_msg);
 OciIndex *oci_index_free(OciIndex *i);
