@@ -53,8 +53,8 @@ int img_blob_path(const char *digest, char **ret);
 int img_blob_stat(ImgStore *s, const char *digest, uint64_t *ret_size);
 /* Read a small blob (at most max bytes) and verify it against its digest. */
 int img_blob_read(ImgStore *s, const char *digest, size_t max, char **ret, size_t *ret_len, char **error_msg);
-/* "layers/<hex><suffix>" for a diff_id. */
-int img_layer_path(const char *diff_id, const char *suffix, char **ret);
+/* "layers/<hex><suffix>" for a layer's chain id. */
+int img_layer_path(const char *chain_id, const char *suffix, char **ret);
 
 /* An import's private directory under tmp/; everything moves into place at commit. */
 typedef struct ImgStaging {
@@ -63,7 +63,7 @@ typedef struct ImgStaging {
         int dirfd;
         struct {
                 char *staged, *final;
-        } *moves;
+        } * moves;
         size_t n_moves;
 } ImgStaging;
 
@@ -160,12 +160,13 @@ int img_stream_fd_take(int fd, uint64_t offset, uint64_t length, char **error_ms
  * may be NULL), written to copy_fd (borrowed, may be -1) and counted; a read
  * past max_bytes (UINT64_MAX: unbounded) fails with -EFBIG.
  */
-int img_stream_tee(ImgStream *inner,
-                   ImgHash *hash,
-                   int copy_fd,
-                   uint64_t max_bytes,
-                   uint64_t *counter,
-                   ImgStream **ret);
+int img_stream_tee(
+                ImgStream *inner,
+                ImgHash *hash,
+                int copy_fd,
+                uint64_t max_bytes,
+                uint64_t *counter,
+                ImgStream **ret);
 
 typedef enum ImgCompression {
         IMG_COMPRESSION_AUTO, /* detect gzip / zstd / none from the magic */
@@ -269,6 +270,7 @@ size_t sqfs_writer_node_count(const SqfsWriter *w);
 /* Child of a directory by name, or NULL. */
 SqfsNode *sqfs_node_lookup(SqfsWriter *w, SqfsNode *dir, const char *name);
 uint32_t sqfs_node_mode(const SqfsNode *n);
+void sqfs_node_get_attr(const SqfsNode *n, uint32_t *mode, uint32_t *uid, uint32_t *gid, uint32_t *mtime);
 const char *sqfs_node_name(const SqfsNode *n);
 SqfsNode *sqfs_node_parent(const SqfsNode *n);
 bool sqfs_node_is_whiteout(const SqfsNode *n);
@@ -305,21 +307,51 @@ int sqfs_writer_finish(SqfsWriter *w, uint64_t *ret_size);
 
 /* ------------------------------------------------------------------ layer */
 
+typedef struct ImgDirAttr {
+        char *path; /* NULL inside the view */
+        uint32_t mode, uid, gid, mtime;
+} ImgDirAttr;
+
+/* What a converted layer means for the layers above it. */
+typedef struct ImgLayerSummary {
+        ImgDirAttr *dirs; /* every directory but the root */
+        size_t n_dirs;
+        char **symlinks;
+        char **whiteouts;
+        char **opaque_dirs;
+} ImgLayerSummary;
+
+void img_layer_summary_done(ImgLayerSummary *l);
+
+typedef enum ImgViewKind {
+        IMG_VIEW_NONE,
+        IMG_VIEW_DIR,
+        IMG_VIEW_SYMLINK,
+} ImgViewKind;
+
+/* The merged directories and symlinks of lower layers (view.c). */
+typedef struct ImgView ImgView;
+int img_view_new(ImgView **ret);
+ImgView *img_view_free(ImgView *v);
+DEFINE_CLEANUP_FUNC(ImgView *, img_view_free);
+ImgViewKind img_view_lookup(const ImgView *v, char *const *comps, size_t n, ImgDirAttr *ret_attr);
+/* Apply one more layer on top. */
+int img_view_apply(ImgView *v, const ImgLayerSummary *l);
+
 typedef struct ImgLayerResult {
         char diff_id[IMG_DIGEST_MAX];
         uint64_t tar_size; /* uncompressed */
         uint64_t squashfs_size;
         size_t entries;
-        size_t whiteouts;
-        size_t opaque_dirs;
-        char **symlinks; /* normalized paths of symlinks in the layer */
-        char **implicit_dirs; /* directories that only appeared as parents */
+        size_t implicit_dirs; /* parents the layer did not list */
+        ImgLayerSummary summary;
 } ImgLayerResult;
 
 void img_layer_result_done(ImgLayerResult *r);
 
 typedef struct ImgLayerOptions {
         const ImgLimits *limits;
+        const ImgView *lower; /* may be NULL: nothing below */
         bool allow_devices;
         SqfsWriterOptions sqfs;
         const char *diff_id_algorithm; /* "sha256" (default) */
@@ -334,12 +366,13 @@ typedef struct ImgLayerOptions {
  * layer, and device nodes when not allowed fail with a message naming the
  * entry. The stream is read to its very end, so hashes over it are complete.
  */
-int img_layer_convert(ImgStream *in,
-                      ImgCompression c,
-                      int out_fd,
-                      const ImgLayerOptions *o,
-                      ImgLayerResult *ret,
-                      char **error_msg);
+int img_layer_convert(
+                ImgStream *in,
+                ImgCompression c,
+                int out_fd,
+                const ImgLayerOptions *o,
+                ImgLayerResult *ret,
+                char **error_msg);
 
 /*
  * Normalize a tar path: drop "./", "//" and "." components, reject absolute
@@ -359,9 +392,9 @@ typedef struct ImgJobLayer {
         char *media_type;
         uint64_t size; /* UINT64_MAX: unknown */
         char *diff_id;
+        char *chain_id; /* image-spec config.md "Layer ChainID": names the squashfs */
         uint64_t squashfs_size;
-        char **symlinks;
-        char **implicit_dirs;
+        ImgLayerSummary summary;
 } ImgJobLayer;
 
 void img_job_layer_done(ImgJobLayer *l);
@@ -372,8 +405,13 @@ typedef struct ImgJob ImgJob;
  * Open a layer blob. A source that already put the verified blob in the
  * staging directory (a download) registers it itself and sets *ret_staged.
  */
-typedef int (*ImgJobOpenFn)(void *userdata, ImgJob *j, unsigned index, const ImgJobLayer *l, ImgStream **ret,
-                            bool *ret_staged);
+typedef int (*ImgJobOpenFn)(
+                void *userdata,
+                ImgJob *j,
+                unsigned index,
+                const ImgJobLayer *l,
+                ImgStream **ret,
+                bool *ret_staged);
 
 typedef struct ImgJobSource {
         /* A small blob (config), verified against digest, at most size bytes. */
@@ -393,36 +431,47 @@ struct ImgJob {
         size_t n_layers;
         size_t expected_layers;
         char **staged; /* final paths already staged by this job */
+        ImgView *view; /* the layers converted so far, merged */
 };
 
 int img_job_new(ImgStore *s, ImgProgressFn progress, void *userdata, char **error_msg, ImgJob **ret);
 ImgJob *img_job_free(ImgJob *j);
 DEFINE_CLEANUP_FUNC(ImgJob *, img_job_free);
-void img_job_report(ImgJob *j, ImgProgressKind kind, const char *what, const char *digest, unsigned index,
-                    uint64_t done, uint64_t total);
+void img_job_report(
+                ImgJob *j,
+                ImgProgressKind kind,
+                const char *what,
+                const char *digest,
+                unsigned index,
+                uint64_t done,
+                uint64_t total);
 int img_job_stage_blob(ImgJob *j, const char *digest, const void *data, size_t len);
 /* Append a layer (taking over the contents of *in); *ret points into the job. */
 int img_job_add_layer(ImgJob *j, ImgJobLayer *in, ImgJobLayer **ret);
-int img_job_convert_layer(ImgJob *j,
-                          unsigned index,
-                          ImgJobLayer *l,
-                          const char *expected_diff_id,
-                          ImgJobOpenFn open_fn,
-                          void *userdata);
-int img_job_check_symlinks(ImgJob *j);
+/* Convert (or find in the store) the next layer; expected_diff_id comes from the image config. */
+int img_job_convert_layer(
+                ImgJob *j,
+                unsigned index,
+                ImgJobLayer *l,
+                const char *expected_diff_id,
+                ImgJobOpenFn open_fn,
+                void *userdata);
+/* ChainID of a layer over the chain below it (NULL for the bottom layer). */
+int img_chain_id(const char *lower_chain_id, const char *diff_id, char **ret);
 int img_job_check_config(ImgJob *j, const OciImageConfig *cfg, size_t n_layers);
 int img_job_fill_info(ImgJob *j, const OciImageConfig *cfg, ImgInfo *info);
 /* Commit staged files, write the record (info gets the layers), add names. */
 int img_job_commit(ImgJob *j, ImgInfo *info, char *const *names, char **ret_digest);
 /* The whole path for a manifest (OCI or docker schema 2) whose blobs come from src. */
-int img_job_import_manifest(ImgJob *j,
-                            const char *manifest_digest,
-                            const char *text,
-                            size_t len,
-                            const ImgJobSource *src,
-                            const char *source_desc,
-                            char *const *names,
-                            char **ret_digest);
+int img_job_import_manifest(
+                ImgJob *j,
+                const char *manifest_digest,
+                const char *text,
+                size_t len,
+                const ImgJobSource *src,
+                const char *source_desc,
+                char *const *names,
+                char **ret_digest);
 
 /* Check data against a digest; -EBADMSG with a message on mismatch. */
 int img_verify_digest(const void *data, size_t len, const char *digest, char **error_msg);
@@ -449,6 +498,16 @@ void img_ref_done(ImgRef *r);
 int img_ref_name(const ImgRef *r, char **ret);
 /* A local image name as stored in refs: "NAME:TAG" (":latest" added when there is no tag). */
 int img_name_normalize(const char *s, char **ret, char **error_msg);
+
+/* ----------------------------------------------------------------- bundle */
+
+typedef struct OciUser OciUser;
+/*
+ * Resolve an image-config User ("user[:group]", names or numbers) through
+ * rootfs/etc/passwd and rootfs/etc/group, read without leaving rootfs.
+ * Unknown names are -ESRCH (conversion.md: "MUST return an error").
+ */
+int img_resolve_user(const char *rootfs, const char *spec, OciUser *ret, char **error_msg);
 
 /* ------------------------------------------------------------------- misc */
 

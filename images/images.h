@@ -9,8 +9,8 @@
  *
  * Store layout under <root>/images (root defaults to /var/lib/aula):
  *   blobs/<alg>/<hex>        manifests, configs, layer blobs (verified)
- *   layers/<hex>.sqfs        one squashfs per layer, named by its diff_id
- *   layers/<hex>.json        what the conversion saw (symlinks, implicit dirs)
+ *   layers/<hex>.sqfs        one squashfs per layer, named by its ChainID
+ *   layers/<hex>.json        what the layer means for layers above it
  *   images/<hex>.json        one record per image (manifest digest)
  *   refs.json                NAME:TAG -> manifest digest
  *   mnt/<hex>/, mnt/<hex>.refs/   shared read-only layer mounts, refcounted
@@ -96,11 +96,7 @@ typedef struct ImgImportOptions {
  * *ret_digest (may be NULL) is the manifest digest. On failure the store is
  * as it was.
  */
-int img_import(ImgStore *s,
-               const char *source,
-               const ImgImportOptions *o,
-               char **ret_digest,
-               char **error_msg);
+int img_import(ImgStore *s, const char *source, const ImgImportOptions *o, char **ret_digest, char **error_msg);
 
 typedef struct ImgPullOptions {
         const char *name; /* as for import; NULL: the reference pulled */
@@ -126,6 +122,7 @@ int img_pull(ImgStore *s, const char *ref, const ImgPullOptions *o, char **ret_d
 typedef struct ImgLayerInfo {
         char *digest; /* blob digest */
         char *diff_id; /* digest of the uncompressed tar */
+        char *chain_id; /* the layer with everything below it (image-spec config.md); names the squashfs */
         char *media_type;
         uint64_t size; /* blob size */
         uint64_t squashfs_size;
@@ -212,12 +209,13 @@ ImgMountBackend img_mount_backend_from_string(const char *s);
  * Needs CAP_SYS_ADMIN over the current mount namespace; in a user namespace
  * the squashfuse backend and overlayfs "userxattr" are used.
  */
-int img_instance_root_create(ImgStore *s,
-                             const char *image,
-                             const char *instance_dir,
-                             ImgMountBackend backend,
-                             char **ret_rootfs,
-                             char **error_msg);
+int img_instance_root_create(
+                ImgStore *s,
+                const char *image,
+                const char *instance_dir,
+                ImgMountBackend backend,
+                char **ret_rootfs,
+                char **error_msg);
 
 /*
  * Undo img_instance_root_create: unmount rootfs, remove upper/ and work/,
@@ -251,9 +249,10 @@ typedef struct ImgBundleOptions {
  * image-spec's conversion.md; labels under "org.aula." are not carried over
  * (they would steer aula itself). bundle_dir is created if missing.
  */
-int img_bundle_generate(ImgStore *s,
-                        const char *image,
-                        const char *rootfs,
-                        const ImgBundleOptions *o,
-                        const char *bundle_dir,
-                        char **error_msg);
+int img_bundle_generate(
+                ImgStore *s,
+                const char *image,
+                const char *rootfs,
+                const ImgBundleOptions *o,
+                const char *bundle_dir,
+                char **error_msg);

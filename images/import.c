@@ -28,10 +28,27 @@
 void img_job_layer_done(ImgJobLayer *l) {
         free(l->digest);
         free(l->diff_id);
+        free(l->chain_id);
         free(l->media_type);
-        strv_free(l->symlinks);
-        strv_free(l->implicit_dirs);
+        img_layer_summary_done(&l->summary);
         *l = (ImgJobLayer){};
+}
+
+int img_chain_id(const char *lower_chain_id, const char *diff_id, char **ret) {
+        _cleanup_free_ char *s = NULL;
+        char d[IMG_DIGEST_MAX];
+        int r;
+
+        /* image-spec config.md: ChainID(L0) = DiffID(L0); ChainID(Ln) = Digest(ChainID(Ln-1) + " " + DiffID(Ln)). */
+        if (!lower_chain_id)
+                return (*ret = strdup(diff_id)) ? 0 : -ENOMEM;
+        r = xasprintf(&s, "%s %s", lower_chain_id, diff_id);
+        if (r < 0)
+                return r;
+        r = img_digest_buffer(s, strlen(s), d);
+        if (r < 0)
+                return r;
+        return (*ret = strdup(d)) ? 0 : -ENOMEM;
 }
 
 int img_job_new(ImgStore *s, ImgProgressFn progress, void *userdata, char **error_msg, ImgJob **ret) {
@@ -49,6 +66,9 @@ int img_job_new(ImgStore *s, ImgProgressFn progress, void *userdata, char **erro
         r = img_staging_new(s, &j->st, error_msg);
         if (r < 0)
                 return r;
+        r = img_view_new(&j->view);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(j);
         return 0;
 }
@@ -60,13 +80,20 @@ ImgJob *img_job_free(ImgJob *j) {
                 img_job_layer_done(&j->layers[i]);
         free(j->layers);
         strv_free(j->staged);
+        img_view_free(j->view);
         img_staging_free(j->st);
         free(j);
         return NULL;
 }
 
-void img_job_report(ImgJob *j, ImgProgressKind kind, const char *what, const char *digest, unsigned index,
-                    uint64_t done, uint64_t total) {
+void img_job_report(
+                ImgJob *j,
+                ImgProgressKind kind,
+                const char *what,
+                const char *digest,
+                unsigned index,
+                uint64_t done,
+                uint64_t total) {
         ImgProgress p = {
                 .kind = kind,
                 .what = what,
@@ -125,7 +152,8 @@ static ssize_t progress_read(ImgStream *s, void *buf, size_t len) {
                 p->done += (uint64_t) n;
                 if (p->done - p->reported >= PROGRESS_STEP) {
                         p->reported = p->done;
-                        img_job_report(p->job, IMG_PROGRESS_BYTES, "layer", p->digest, p->index, p->done, p->total);
+                        img_job_report(p->job, IMG_PROGRESS_BYTES, "layer", p->digest, p->index, p->done,
+                                       p->total);
                 }
         }
         return n;
@@ -137,8 +165,13 @@ static void progress_destroy(ImgStream *s) {
         free(p);
 }
 
-static int progress_stream(ImgStream *inner, ImgJob *j, const char *digest, unsigned index, uint64_t total,
-                           ImgStream **ret) {
+static int progress_stream(
+                ImgStream *inner,
+                ImgJob *j,
+                const char *digest,
+                unsigned index,
+                uint64_t total,
+                ImgStream **ret) {
         ProgressStream *p = calloc(1, sizeof(*p));
         if (!p) {
                 img_stream_free(inner);
@@ -160,6 +193,7 @@ static int meta_write(ImgJob *j, const char *name, const ImgJobLayer *l, const I
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         _cleanup_free_ char *text = NULL;
         _cleanup_close_ int fd = -EBADF;
+        const ImgLayerSummary *sum = &res->summary;
         size_t len;
         int r;
 
@@ -169,20 +203,35 @@ static int meta_write(ImgJob *j, const char *name, const ImgJobLayer *l, const I
         jw_object_open(w);
         jw_key(w, "diffId");
         jw_string(w, l->diff_id);
+        jw_key(w, "chainId");
+        jw_string(w, l->chain_id);
         jw_key(w, "tarSize");
         jw_uint(w, res->tar_size);
         jw_key(w, "squashfsSize");
         jw_uint(w, res->squashfs_size);
         jw_key(w, "entries");
         jw_uint(w, res->entries);
-        jw_key(w, "whiteouts");
-        jw_uint(w, res->whiteouts);
-        jw_key(w, "opaqueDirs");
-        jw_uint(w, res->opaque_dirs);
-        jw_key(w, "symlinks");
-        jw_strv(w, res->symlinks ?: (char *[]){ NULL });
         jw_key(w, "implicitDirs");
-        jw_strv(w, res->implicit_dirs ?: (char *[]){ NULL });
+        jw_uint(w, res->implicit_dirs);
+        /* [path, mode, uid, gid, mtime] for every directory: what implicit parents above inherit. */
+        jw_key(w, "dirs");
+        jw_array_open(w);
+        for (size_t i = 0; i < sum->n_dirs; i++) {
+                jw_array_open(w);
+                jw_string(w, sum->dirs[i].path);
+                jw_uint(w, sum->dirs[i].mode);
+                jw_uint(w, sum->dirs[i].uid);
+                jw_uint(w, sum->dirs[i].gid);
+                jw_uint(w, sum->dirs[i].mtime);
+                jw_array_close(w);
+        }
+        jw_array_close(w);
+        jw_key(w, "symlinks");
+        jw_strv(w, sum->symlinks ?: (char *[]){ NULL });
+        jw_key(w, "whiteouts");
+        jw_strv(w, sum->whiteouts ?: (char *[]){ NULL });
+        jw_key(w, "opaqueDirs");
+        jw_strv(w, sum->opaque_dirs ?: (char *[]){ NULL });
         jw_object_close(w);
         r = json_writer_finish(w, &text, &len);
         if (r < 0)
@@ -193,6 +242,33 @@ static int meta_write(ImgJob *j, const char *name, const ImgJobLayer *l, const I
         return r;
 }
 
+static int meta_dirs(JsonVal arr, ImgLayerSummary *sum) {
+        if (!arr || !YAJL_IS_ARRAY(arr))
+                return -EINVAL;
+        sum->dirs = calloc(arr->u.array.len + 1, sizeof(*sum->dirs));
+        if (!sum->dirs)
+                return -ENOMEM;
+        for (size_t i = 0; i < arr->u.array.len; i++) {
+                JsonVal e = arr->u.array.values[i];
+                uint64_t v[4];
+                if (!YAJL_IS_ARRAY(e) || e->u.array.len != 5 || !YAJL_IS_STRING(e->u.array.values[0]))
+                        return -EINVAL;
+                for (size_t k = 0; k < 4; k++)
+                        if (json_want_uint64(e->u.array.values[k + 1], "dirs", UINT32_MAX, &v[k], NULL) < 0)
+                                return -EINVAL;
+                const char *path = YAJL_GET_STRING(e->u.array.values[0]);
+                sum->dirs[i] = (ImgDirAttr){ .path = strdup(path ?: ""),
+                                             .mode = (uint32_t) v[0],
+                                             .uid = (uint32_t) v[1],
+                                             .gid = (uint32_t) v[2],
+                                             .mtime = (uint32_t) v[3] };
+                sum->n_dirs++;
+                if (!sum->dirs[i].path)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 /* Read layers/<hex>.json of a layer already in the store. */
 static int meta_read(ImgJob *j, ImgJobLayer *l) {
         _cleanup_(json_freep) JsonVal root = NULL;
@@ -200,7 +276,7 @@ static int meta_read(ImgJob *j, ImgJobLayer *l) {
         size_t len;
         int r;
 
-        r = img_layer_path(l->diff_id, ".json", &path);
+        r = img_layer_path(l->chain_id, ".json", &path);
         if (r < 0)
                 return r;
         r = read_full_file_at(j->s->dirfd, path, 256u * 1024 * 1024, &text, &len);
@@ -209,11 +285,18 @@ static int meta_read(ImgJob *j, ImgJobLayer *l) {
         r = json_parse(text, len, &root, NULL);
         if (r < 0)
                 return r;
-        r = json_want_uint64(json_get(root, "squashfsSize"), "squashfsSize", UINT64_MAX, &l->squashfs_size, NULL);
+        r = json_want_uint64(
+                        json_get(root, "squashfsSize"), "squashfsSize", UINT64_MAX, &l->squashfs_size, NULL);
         if (r >= 0)
-                r = json_want_strv(json_get(root, "symlinks"), "symlinks", &l->symlinks, NULL);
+                r = meta_dirs(json_get(root, "dirs"), &l->summary);
         if (r >= 0)
-                r = json_want_strv(json_get(root, "implicitDirs"), "implicitDirs", &l->implicit_dirs, NULL);
+                r = json_want_strv(json_get(root, "symlinks"), "symlinks", &l->summary.symlinks, NULL);
+        if (r >= 0)
+                r = json_want_strv(json_get(root, "whiteouts"), "whiteouts", &l->summary.whiteouts, NULL);
+        if (r >= 0)
+                r = json_want_strv(json_get(root, "opaqueDirs"), "opaqueDirs", &l->summary.opaque_dirs, NULL);
+        if (r < 0)
+                img_layer_summary_done(&l->summary);
         return r;
 }
 
@@ -221,9 +304,9 @@ static bool layer_cached(ImgJob *j, ImgJobLayer *l) {
         _cleanup_free_ char *sq = NULL;
         struct stat st;
 
-        if (!l->digest || !l->diff_id || img_blob_stat(j->s, l->digest, NULL) < 0)
+        if (!l->digest || !l->chain_id || img_blob_stat(j->s, l->digest, NULL) < 0)
                 return false;
-        if (img_layer_path(l->diff_id, ".sqfs", &sq) < 0 || fstatat(j->s->dirfd, sq, &st, 0) < 0)
+        if (img_layer_path(l->chain_id, ".sqfs", &sq) < 0 || fstatat(j->s->dirfd, sq, &st, 0) < 0)
                 return false;
         return meta_read(j, l) >= 0;
 }
@@ -256,16 +339,18 @@ int img_verify_digest(const void *data, size_t len, const char *digest, char **e
         if (r < 0)
                 return r;
         if (!streq(got, digest))
-                return img_err(error_msg, -EBADMSG, "digest mismatch: content is %s, expected %s", got, digest);
+                return img_err(error_msg, -EBADMSG, "digest mismatch: content is %s, expected %s", got,
+                               digest);
         return 0;
 }
 
-int img_job_convert_layer(ImgJob *j,
-                          unsigned index,
-                          ImgJobLayer *l,
-                          const char *expected_diff_id,
-                          ImgJobOpenFn open_fn,
-                          void *userdata) {
+int img_job_convert_layer(
+                ImgJob *j,
+                unsigned index,
+                ImgJobLayer *l,
+                const char *expected_diff_id,
+                ImgJobOpenFn open_fn,
+                void *userdata) {
         _cleanup_(img_stream_freep) ImgStream *raw = NULL, *tee = NULL, *prog = NULL;
         _cleanup_(img_hash_freep) ImgHash *h = NULL;
         _cleanup_(img_layer_result_done) ImgLayerResult res = {};
@@ -274,6 +359,7 @@ int img_job_convert_layer(ImgJob *j,
         ImgCompression comp;
         ImgLayerOptions o = {
                 .limits = &j->s->limits,
+                .lower = j->view,
                 .allow_devices = img_store_allow_devices(j->s),
                 .sqfs = j->sqfs,
         };
@@ -286,23 +372,18 @@ int img_job_convert_layer(ImgJob *j,
         if (r < 0)
                 return img_err(j->error_msg, r, "layer %u has the unknown media type '%s'", index + 1,
                                l->media_type ?: "(none)");
-        if (expected_diff_id && !l->diff_id && !(l->diff_id = strdup(expected_diff_id)))
+        if (!expected_diff_id)
+                return img_err(j->error_msg, -EINVAL, "layer %u has no diff_id in the image config",
+                               index + 1);
+        if (!l->diff_id && !(l->diff_id = strdup(expected_diff_id)))
                 return -ENOMEM;
+        r = img_chain_id(index > 0 ? j->layers[index - 1].chain_id : NULL, expected_diff_id, &l->chain_id);
+        if (r < 0)
+                return r;
         if (layer_cached(j, l)) {
                 img_job_report(j, IMG_PROGRESS_CACHED, "layer", l->digest, index, l->size, l->size);
-                return 0;
+                return img_view_apply(j->view, &l->summary);
         }
-        /* Two layers of one image may be the same (empty layers): convert once. */
-        for (size_t k = 0; k + 1 < j->n_layers; k++)
-                if (j->layers[k].digest && l->digest && streq(j->layers[k].digest, l->digest) &&
-                    &j->layers[k] != l) {
-                        l->squashfs_size = j->layers[k].squashfs_size;
-                        if (!l->diff_id && !(l->diff_id = strdup(j->layers[k].diff_id)))
-                                return -ENOMEM;
-                        l->symlinks = strv_copy(j->layers[k].symlinks);
-                        l->implicit_dirs = strv_copy(j->layers[k].implicit_dirs);
-                        return 0;
-                }
 
         img_job_report(j, IMG_PROGRESS_START, "layer", l->digest, index, 0, l->size);
         r = open_fn(userdata, j, index, l, &raw, &staged);
@@ -313,10 +394,14 @@ int img_job_convert_layer(ImgJob *j,
         r = img_hash_new(alg, &h);
         if (r < 0)
                 return r;
-        if (xasprintf(&blob_name, "layer-%u.blob", index) < 0 || xasprintf(&sq_name, "layer-%u.sqfs", index) < 0 ||
+        if (xasprintf(&blob_name, "layer-%u.blob", index) < 0 ||
+            xasprintf(&sq_name, "layer-%u.sqfs", index) < 0 ||
             xasprintf(&meta_name, "layer-%u.json", index) < 0)
                 return -ENOMEM;
-        if (!staged && !(l->digest && img_blob_stat(j->s, l->digest, NULL) >= 0)) {
+        if (l->digest && img_blob_path(l->digest, &final) < 0)
+                return -EINVAL;
+        if (!staged &&
+            !(l->digest && (img_blob_stat(j->s, l->digest, NULL) >= 0 || strv_contains(j->staged, final)))) {
                 r = img_staging_create(j->st, blob_name, &blob_fd);
                 if (r < 0)
                         return img_err(j->error_msg, r, "cannot stage layer %u: %s", index + 1, strerror(-r));
@@ -324,7 +409,8 @@ int img_job_convert_layer(ImgJob *j,
         r = img_staging_create(j->st, sq_name, &sq_fd);
         if (r < 0)
                 return img_err(j->error_msg, r, "cannot stage layer %u: %s", index + 1, strerror(-r));
-        r = img_stream_tee(TAKE_PTR(raw), h, blob_fd, l->size == UINT64_MAX ? UINT64_MAX : l->size, &count, &tee);
+        r = img_stream_tee(
+                        TAKE_PTR(raw), h, blob_fd, l->size == UINT64_MAX ? UINT64_MAX : l->size, &count, &tee);
         if (r < 0)
                 return r;
         r = progress_stream(TAKE_PTR(tee), j, l->digest, index, l->size == UINT64_MAX ? 0 : l->size, &prog);
@@ -338,17 +424,20 @@ int img_job_convert_layer(ImgJob *j,
         if (r < 0)
                 return r;
         if (l->size != UINT64_MAX && count != l->size)
-                return img_err(j->error_msg, -EBADMSG, "layer %u: size mismatch: %" PRIu64 " bytes, expected %" PRIu64,
-                               index + 1, count, l->size);
+                return img_err(j->error_msg, -EBADMSG,
+                               "layer %u: size mismatch: %" PRIu64 " bytes, expected %" PRIu64, index + 1,
+                               count, l->size);
         if (l->digest && !streq(got, l->digest))
-                return img_err(j->error_msg, -EBADMSG, "layer %u: digest mismatch: got %s, expected %s", index + 1, got,
-                               l->digest);
+                return img_err(j->error_msg, -EBADMSG, "layer %u: digest mismatch: got %s, expected %s",
+                               index + 1, got, l->digest);
         if (expected_diff_id && !streq(res.diff_id, expected_diff_id))
                 return img_err(j->error_msg, -EBADMSG,
-                               "layer %u: uncompressed content is %s, but the image config says %s", index + 1,
-                               res.diff_id, expected_diff_id);
+                               "layer %u: uncompressed content is %s, but the image config says %s",
+                               index + 1, res.diff_id, expected_diff_id);
         if (!l->digest && !(l->digest = strdup(got)))
                 return -ENOMEM;
+        free(final);
+        final = NULL;
         l->size = count;
         free(l->diff_id);
         l->diff_id = strdup(res.diff_id);
@@ -370,7 +459,7 @@ int img_job_convert_layer(ImgJob *j,
                 free(final);
                 final = NULL;
         }
-        r = img_layer_path(l->diff_id, ".sqfs", &final);
+        r = img_layer_path(l->chain_id, ".sqfs", &final);
         if (r >= 0)
                 r = img_staging_add(j->st, sq_name, final);
         if (r < 0)
@@ -379,63 +468,15 @@ int img_job_convert_layer(ImgJob *j,
         final = NULL;
         r = meta_write(j, meta_name, l, &res);
         if (r >= 0)
-                r = img_layer_path(l->diff_id, ".json", &final);
+                r = img_layer_path(l->chain_id, ".json", &final);
         if (r >= 0)
                 r = img_staging_add(j->st, meta_name, final);
         if (r < 0)
                 return img_err(j->error_msg, r, "cannot stage layer %u: %s", index + 1, strerror(-r));
-        l->symlinks = TAKE_PTR(res.symlinks);
-        l->implicit_dirs = TAKE_PTR(res.implicit_dirs);
+        l->summary = res.summary;
+        res.summary = (ImgLayerSummary){};
         img_job_report(j, IMG_PROGRESS_DONE, "layer", l->digest, index, count, count);
-        return 0;
-}
-
-/* ------------------------------------------------- cross-layer symlinks */
-
-static int cmp_strp(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/*
- * A layer that names "a/b/c" without an entry for "a/b" relies on a lower
- * layer's "a/b". Where that is a symlink, extracting would write through it
- * (possibly out of the root), while the overlay would show a new directory:
- * the two readings of the image differ, so it is refused. (A directory the
- * layer lists explicitly replaces a lower symlink in both readings.)
- */
-int img_job_check_symlinks(ImgJob *j) {
-        _cleanup_free_ char **lower = NULL;
-        size_t n = 0;
-
-        for (size_t i = 0; i < j->n_layers; i++) {
-                ImgJobLayer *l = &j->layers[i];
-                char **grown;
-
-                if (n > 0)
-                        STRV_FOREACH(d, l->implicit_dirs) {
-                                _cleanup_free_ char *p = strdup(*d);
-                                if (!p)
-                                        return -ENOMEM;
-                                for (char *slash = p + strlen(p);;) {
-                                        *slash = '\0';
-                                        if (bsearch(&p, lower, n, sizeof(char *), cmp_strp))
-                                                return img_err(j->error_msg, -EPERM,
-                                                               "layer %zu: '%s' leads through '%s', a symlink in a lower layer",
-                                                               i + 1, *d, p);
-                                        slash = strrchr(p, '/');
-                                        if (!slash)
-                                                break;
-                                }
-                        }
-                grown = reallocarray(lower, n + strv_length(l->symlinks) + 1, sizeof(char *));
-                if (!grown)
-                        return -ENOMEM;
-                lower = grown;
-                STRV_FOREACH(sl, l->symlinks)
-                        lower[n++] = *sl;
-                qsort(lower, n, sizeof(char *), cmp_strp);
-        }
-        return 0;
+        return img_view_apply(j->view, &l->summary);
 }
 
 /* ----------------------------------------------------------------- commit */
@@ -451,8 +492,9 @@ int img_job_commit(ImgJob *j, ImgInfo *info, char *const *names, char **ret_dige
                 ImgLayerInfo *d = &info->layers[i];
                 d->digest = strdup(j->layers[i].digest);
                 d->diff_id = strdup(j->layers[i].diff_id);
+                d->chain_id = strdup(j->layers[i].chain_id);
                 d->media_type = strdup(j->layers[i].media_type);
-                if (!d->digest || !d->diff_id || !d->media_type)
+                if (!d->digest || !d->diff_id || !d->chain_id || !d->media_type)
                         return -ENOMEM;
                 d->size = j->layers[i].size;
                 d->squashfs_size = j->layers[i].squashfs_size;
@@ -496,20 +538,21 @@ int img_job_fill_info(ImgJob *j, const OciImageConfig *cfg, ImgInfo *info) {
         info->architecture = cfg->architecture ? strdup(cfg->architecture) : NULL;
         info->variant = cfg->variant ? strdup(cfg->variant) : NULL;
         info->created = cfg->created ? strdup(cfg->created) : NULL;
-        if ((cfg->os && !info->os) || (cfg->architecture && !info->architecture) || (cfg->variant && !info->variant) ||
-            (cfg->created && !info->created))
+        if ((cfg->os && !info->os) || (cfg->architecture && !info->architecture) ||
+            (cfg->variant && !info->variant) || (cfg->created && !info->created))
                 return -ENOMEM;
         return 0;
 }
 
-int img_job_import_manifest(ImgJob *j,
-                            const char *manifest_digest,
-                            const char *text,
-                            size_t len,
-                            const ImgJobSource *src,
-                            const char *source_desc,
-                            char *const *names,
-                            char **ret_digest) {
+int img_job_import_manifest(
+                ImgJob *j,
+                const char *manifest_digest,
+                const char *text,
+                size_t len,
+                const ImgJobSource *src,
+                const char *source_desc,
+                char *const *names,
+                char **ret_digest) {
         _cleanup_(oci_manifest_freep) OciManifest *m = NULL;
         _cleanup_(oci_image_config_freep) OciImageConfig *cfg = NULL;
         _cleanup_(img_info_freep) ImgInfo *info = NULL;
@@ -521,11 +564,12 @@ int img_job_import_manifest(ImgJob *j,
         if (r < 0)
                 return img_err(j->error_msg, r, "invalid image manifest: %s", msg ?: strerror(-r));
         if (m->schema_version != 2)
-                return img_err(j->error_msg, -EPROTONOSUPPORT, "manifest schemaVersion %" PRId64 " is not supported",
-                               m->schema_version);
+                return img_err(j->error_msg, -EPROTONOSUPPORT,
+                               "manifest schemaVersion %" PRId64 " is not supported", m->schema_version);
         if (m->media_type && !streq(m->media_type, OCI_MEDIA_TYPE_MANIFEST) &&
             !streq(m->media_type, DOCKER_MEDIA_TYPE_MANIFEST))
-                return img_err(j->error_msg, -EPROTONOSUPPORT, "unknown manifest media type '%s'", m->media_type);
+                return img_err(j->error_msg, -EPROTONOSUPPORT, "unknown manifest media type '%s'",
+                               m->media_type);
         if (!known_config_type(m->config.media_type))
                 return img_err(j->error_msg, -EPROTONOSUPPORT,
                                "config has the media type '%s', which is not an image config",
@@ -536,11 +580,13 @@ int img_job_import_manifest(ImgJob *j,
         for (size_t i = 0; i < m->n_layers; i++) {
                 ImgCompression c;
                 if (img_layer_media_type_compression(m->layers[i].media_type, &c) < 0)
-                        return img_err(j->error_msg, -EPROTONOSUPPORT, "layer %zu has the unknown media type '%s'",
-                                       i + 1, m->layers[i].media_type ?: "(none)");
+                        return img_err(j->error_msg, -EPROTONOSUPPORT,
+                                       "layer %zu has the unknown media type '%s'", i + 1,
+                                       m->layers[i].media_type ?: "(none)");
         }
         if ((uint64_t) m->config.size > j->s->limits.max_config)
-                return img_err(j->error_msg, -E2BIG, "the image config is %" PRId64 " bytes; the limit is %" PRIu64,
+                return img_err(j->error_msg, -E2BIG,
+                               "the image config is %" PRId64 " bytes; the limit is %" PRIu64,
                                m->config.size, j->s->limits.max_config);
 
         r = src->read_blob(src->userdata, j, m->config.digest, (uint64_t) m->config.size, &cfg_text, &cfg_len);
@@ -571,10 +617,6 @@ int img_job_import_manifest(ImgJob *j,
                 if (r < 0)
                         return r;
         }
-        r = img_job_check_symlinks(j);
-        if (r < 0)
-                return r;
-
         r = img_job_stage_blob(j, m->config.digest, cfg_text, cfg_len);
         if (r >= 0)
                 r = img_job_stage_blob(j, manifest_digest, text, len);
@@ -606,7 +648,8 @@ int img_platform_default(const char *platform, char **ret_os, char **ret_arch, c
                 return *ret_os && *ret_arch ? 0 : -ENOMEM;
         }
         if (img_platform_parse(platform, ret_os, ret_arch, ret_variant) < 0)
-                return img_err(error_msg, -EINVAL, "invalid platform '%s' (expected os/arch[/variant])", platform);
+                return img_err(error_msg, -EINVAL, "invalid platform '%s' (expected os/arch[/variant])",
+                               platform);
         return 0;
 }
 

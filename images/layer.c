@@ -27,8 +27,7 @@
 #define OPAQUE_XATTR_USER "user.overlay.opaque"
 
 void img_layer_result_done(ImgLayerResult *r) {
-        strv_free(r->symlinks);
-        strv_free(r->implicit_dirs);
+        img_layer_summary_done(&r->summary);
         *r = (ImgLayerResult){};
 }
 
@@ -46,8 +45,8 @@ int img_path_split(const char *path, size_t max_path, char ***ret, char **error_
                 if (len == 2 && p[0] == '.' && p[1] == '.')
                         return img_err(error_msg, -EPERM, "'%s' has a '..' component", path);
                 if (len > 255)
-                        return img_err(error_msg, -ENAMETOOLONG, "'%s' has a component longer than 255 bytes",
-                                       path);
+                        return img_err(error_msg, -ENAMETOOLONG,
+                                       "'%s' has a component longer than 255 bytes", path);
                 if (len > 0 && !(len == 1 && p[0] == '.')) {
                         _cleanup_free_ char *c = strndup(p, len);
                         if (!c)
@@ -77,6 +76,7 @@ typedef struct Builder {
         const ImgLayerOptions *o;
         char **error_msg;
         uint8_t *buf;
+        size_t implicit;
 } Builder;
 
 #define COPY_BUF (256 * 1024)
@@ -111,15 +111,40 @@ static int join_prefix(char *const *comps, size_t n, char **ret) {
         return 0;
 }
 
+/*
+ * Attributes for a parent the layer does not list: those of the directory
+ * below (lower layers), else 0755 root. A symlink below would make a real
+ * extraction write through it: refused.
+ */
+static int implicit_attr(Builder *b, const char *path, char *const *comps, size_t n, SqfsAttr *ret) {
+        ImgDirAttr a;
+        ImgViewKind k = b->o->lower ? img_view_lookup(b->o->lower, comps, n, &a) : IMG_VIEW_NONE;
+
+        *ret = (SqfsAttr){ .mode = S_IFDIR | 0755 };
+        if (k == IMG_VIEW_SYMLINK) {
+                _cleanup_free_ char *via = NULL;
+                int r = join_prefix(comps, n, &via);
+                if (r < 0)
+                        return r;
+                return img_err(b->error_msg, -EPERM, "'%s' leads through '%s', a symlink in a lower layer",
+                               path, via);
+        }
+        if (k == IMG_VIEW_DIR)
+                *ret = (SqfsAttr){
+                        .mode = S_IFDIR | (a.mode & 07777), .uid = a.uid, .gid = a.gid, .mtime = a.mtime
+                };
+        return 0;
+}
+
 /* Walk to the directory holding the last component, creating missing parents. */
 static int resolve_parent(Builder *b, const char *path, char *const *comps, size_t n, SqfsNode **ret) {
         SqfsNode *dir = sqfs_writer_root(b->w);
-        SqfsAttr implicit = { .mode = S_IFDIR | 0755 };
         int r;
 
         for (size_t i = 0; i + 1 < n; i++) {
                 SqfsNode *c = sqfs_node_lookup(b->w, dir, comps[i]);
                 uint32_t mode = c ? sqfs_node_mode(c) : 0;
+                SqfsAttr implicit = { .mode = S_IFDIR | 0755 };
 
                 if (c && S_ISDIR(mode)) {
                         dir = c;
@@ -139,11 +164,17 @@ static int resolve_parent(Builder *b, const char *path, char *const *comps, size
                                 return r;
                         return img_err(b->error_msg, -ENOTDIR, "'%s': '%s' is not a directory", path, via);
                 }
-                /* Missing, or deleted by a whiteout in this layer: a new directory (opaque in the latter case). */
+                /* Missing: inherit from below. Deleted by a whiteout in this layer: a new, opaque one. */
+                if (!c) {
+                        r = implicit_attr(b, path, comps, i + 1, &implicit);
+                        if (r < 0)
+                                return r;
+                }
                 r = sqfs_writer_add(b->w, dir, comps[i], &implicit, &dir);
                 if (r < 0)
                         return r;
                 sqfs_node_set_flags(dir, SQFS_NODE_IMPLICIT);
+                b->implicit++;
                 if (c) {
                         r = mark_opaque(b, dir);
                         if (r < 0)
@@ -172,7 +203,8 @@ static int filter_xattrs(Builder *b, const TarEntry *e, TarXattr **ret, size_t *
                  */
                 if (startswith(name, "trusted.overlay.") || startswith(name, "user.overlay."))
                         continue;
-                if (!startswith(name, "user.") && !startswith(name, "trusted.") && !startswith(name, "security."))
+                if (!startswith(name, "user.") && !startswith(name, "trusted.") &&
+                    !startswith(name, "security."))
                         continue;
                 v[n++] = e->xattrs[i]; /* borrowed */
         }
@@ -216,8 +248,8 @@ static int add_hardlink(Builder *b, SqfsNode *dir, const char *name, const TarEn
 
         n = img_path_split(e->link, b->o->limits->max_path, &comps, NULL);
         if (n <= 0)
-                return img_err(b->error_msg, -EPERM, "hard link '%s' points to '%s', outside the layer", e->path,
-                               e->link);
+                return img_err(b->error_msg, -EPERM, "hard link '%s' points to '%s', outside the layer",
+                               e->path, e->link);
         for (int i = 0; i < n && target; i++) {
                 if (i > 0 && !S_ISDIR(sqfs_node_mode(target)))
                         target = NULL;
@@ -226,8 +258,8 @@ static int add_hardlink(Builder *b, SqfsNode *dir, const char *name, const TarEn
         }
         if (!target || S_ISDIR(sqfs_node_mode(target)) || sqfs_node_is_whiteout(target))
                 return img_err(b->error_msg, -EPERM,
-                               "hard link '%s' points to '%s', which is not a file earlier in this layer", e->path,
-                               e->link);
+                               "hard link '%s' points to '%s', which is not a file earlier in this layer",
+                               e->path, e->link);
         return sqfs_writer_link(b->w, dir, name, target, NULL);
 }
 
@@ -329,6 +361,7 @@ typedef struct Collect {
 static int collect_walk(SqfsWriter *w, SqfsNode *dir, Collect *c);
 
 static int collect_node(SqfsWriter *w, SqfsNode *n, Collect *c) {
+        ImgLayerSummary *sum = &c->res->summary;
         const char *name = sqfs_node_name(n);
         size_t saved = c->len, need = c->len + strlen(name) + 2;
         uint32_t mode = sqfs_node_mode(n);
@@ -343,14 +376,23 @@ static int collect_node(SqfsWriter *w, SqfsNode *n, Collect *c) {
         }
         c->len += (size_t) sprintf(c->path + c->len, "%s%s", c->len ? "/" : "", name);
         if (S_ISLNK(mode))
-                r = strv_extend(&c->res->symlinks, c->path);
+                r = strv_extend(&sum->symlinks, c->path);
         else if (sqfs_node_is_whiteout(n))
-                c->res->whiteouts++;
+                r = strv_extend(&sum->whiteouts, c->path);
         else if (S_ISDIR(mode)) {
-                if (sqfs_node_flags(n) & SQFS_NODE_IMPLICIT)
-                        r = strv_extend(&c->res->implicit_dirs, c->path);
+                ImgDirAttr *grown = reallocarray(sum->dirs, sum->n_dirs + 1, sizeof(*grown));
+                if (!grown)
+                        return -ENOMEM;
+                sum->dirs = grown;
+                grown[sum->n_dirs] = (ImgDirAttr){ .path = strdup(c->path) };
+                if (!grown[sum->n_dirs].path)
+                        return -ENOMEM;
+                sqfs_node_get_attr(
+                                n, &grown[sum->n_dirs].mode, &grown[sum->n_dirs].uid,
+                                &grown[sum->n_dirs].gid, &grown[sum->n_dirs].mtime);
+                sum->n_dirs++;
                 if (sqfs_node_flags(n) & SQFS_NODE_OPAQUE)
-                        c->res->opaque_dirs++;
+                        r = strv_extend(&sum->opaque_dirs, c->path);
                 if (r >= 0)
                         r = collect_walk(w, n, c);
         }
@@ -368,12 +410,13 @@ static int collect_walk(SqfsWriter *w, SqfsNode *dir, Collect *c) {
         return 0;
 }
 
-int img_layer_convert(ImgStream *in,
-                      ImgCompression compression,
-                      int out_fd,
-                      const ImgLayerOptions *o,
-                      ImgLayerResult *ret,
-                      char **error_msg) {
+int img_layer_convert(
+                ImgStream *in,
+                ImgCompression compression,
+                int out_fd,
+                const ImgLayerOptions *o,
+                ImgLayerResult *ret,
+                char **error_msg) {
         _cleanup_(img_stream_freep) ImgStream *owned = in, *plain = NULL, *hashed = NULL;
         _cleanup_(img_hash_freep) ImgHash *h = NULL;
         _cleanup_(tar_reader_freep) TarReader *tar = NULL;
@@ -428,6 +471,7 @@ int img_layer_convert(ImgStream *in,
         if (r < 0)
                 return r;
         res.entries = entries;
+        res.implicit_dirs = b.implicit;
         r = collect_walk(w, sqfs_writer_root(w), &col);
         free(col.path);
         if (r < 0)

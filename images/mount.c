@@ -61,9 +61,9 @@ ImgMountBackend img_mount_backend_from_string(const char *s) {
 }
 
 /* A layer's file stem "<hex>" from layers/<hex>.sqfs. */
-static int layer_name(const char *diff_id, char **ret) {
+static int layer_name(const char *chain_id, char **ret) {
         _cleanup_free_ char *p = NULL;
-        int r = img_layer_path(diff_id, "", &p);
+        int r = img_layer_path(chain_id, "", &p);
         if (r < 0)
                 return r;
         *ret = strdup(p + STRLEN("layers/"));
@@ -125,7 +125,8 @@ static int loop_attach(int file_fd, const char *label, char **ret_dev, int *ret_
                 _cleanup_close_ int lfd = -EBADF;
                 struct loop_config cfg = {
                         .fd = (uint32_t) file_fd,
-                        .info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR | (dio ? LO_FLAGS_DIRECT_IO : 0),
+                        .info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR |
+                                        (dio ? LO_FLAGS_DIRECT_IO : 0),
                 };
                 int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
 
@@ -208,8 +209,10 @@ static int mount_squashfuse(ImgStore *s, const char *sqfs, const char *target, c
          * squashfuse daemonizes once the mount exists. allow_other: instance processes run under
          * other ids (root may always ask for it; in a user namespace it is ours to give).
          */
-        return run_helper((char *[]){ "squashfuse", "-o", geteuid() == 0 ? "ro,allow_other" : "ro", file, dir, NULL },
-                          error_msg);
+        return run_helper(
+                        (char *[]){ "squashfuse", "-o", geteuid() == 0 ? "ro,allow_other" : "ro", file, dir,
+                                    NULL },
+                        error_msg);
 }
 
 static int unmount_layer(ImgStore *s, const char *target, char **error_msg) {
@@ -229,8 +232,13 @@ static int unmount_layer(ImgStore *s, const char *target, char **error_msg) {
 
 /* --------------------------------------------------------- layer refcount */
 
-static int layer_acquire(ImgStore *s, const char *name, ImgMountBackend backend, const char *key,
-                         const char *instance_dir, char **error_msg) {
+static int layer_acquire(
+                ImgStore *s,
+                const char *name,
+                ImgMountBackend backend,
+                const char *key,
+                const char *instance_dir,
+                char **error_msg) {
         _cleanup_free_ char *mnt = NULL, *refs = NULL, *lockp = NULL, *sqfs = NULL, *ref = NULL, *label = NULL;
         _cleanup_close_ int lock = -EBADF;
         bool mounted_here = false;
@@ -295,8 +303,13 @@ static int layer_release(ImgStore *s, const char *name, const char *key, char **
 
 /* ---------------------------------------------------------------- overlay */
 
-static int mount_overlay(char *const *lowers, const char *upper, const char *work, const char *target,
-                         bool userxattr, char **error_msg) {
+static int mount_overlay(
+                char *const *lowers,
+                const char *upper,
+                const char *work,
+                const char *target,
+                bool userxattr,
+                char **error_msg) {
         _cleanup_close_ int fs = -EBADF, mfd = -EBADF;
         _cleanup_free_ char *opts = NULL, *lowerdir = NULL;
         size_t n = strv_length((char **) lowers);
@@ -312,10 +325,12 @@ static int mount_overlay(char *const *lowers, const char *upper, const char *wor
                             fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
                             (userxattr && fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) ||
                             fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                                return img_err(error_msg, -errno, "cannot set up the overlay for '%s': %m", target);
+                                return img_err(error_msg, -errno, "cannot set up the overlay for '%s': %m",
+                                               target);
                         mfd = fsmount(fs, FSMOUNT_CLOEXEC, 0);
                         if (mfd < 0 || move_mount(mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                                return img_err(error_msg, -errno, "cannot mount the overlay at '%s': %m", target);
+                                return img_err(error_msg, -errno, "cannot mount the overlay at '%s': %m",
+                                               target);
                         return 0;
                 }
                 if (errno != EINVAL)
@@ -330,8 +345,9 @@ static int mount_overlay(char *const *lowers, const char *upper, const char *wor
                 free(lowerdir);
                 lowerdir = x;
         }
-        if (!lowerdir || xasprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s%s", lowerdir, upper, work,
-                                   userxattr ? ",userxattr" : "") < 0)
+        if (!lowerdir ||
+            xasprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s%s", lowerdir, upper, work,
+                      userxattr ? ",userxattr" : "") < 0)
                 return -ENOMEM;
         if (mount("overlay", target, "overlay", 0, opts) < 0)
                 return img_err(error_msg, -errno, "cannot mount the overlay at '%s': %m", target);
@@ -415,12 +431,13 @@ static int abs_path(const char *p, char **ret) {
         return (*ret = path_join(cwd, p)) ? 0 : -ENOMEM;
 }
 
-int img_instance_root_create(ImgStore *s,
-                             const char *image,
-                             const char *instance_dir,
-                             ImgMountBackend backend,
-                             char **ret_rootfs,
-                             char **error_msg) {
+int img_instance_root_create(
+                ImgStore *s,
+                const char *image,
+                const char *instance_dir,
+                ImgMountBackend backend,
+                char **ret_rootfs,
+                char **error_msg) {
         _cleanup_(img_info_freep) ImgInfo *info = NULL;
         _cleanup_free_ char *dir = NULL, *key = NULL, *rootfs = NULL, *upper = NULL, *work = NULL;
         _cleanup_strv_free_ char **names = NULL, **lowers = NULL;
@@ -460,7 +477,7 @@ int img_instance_root_create(ImgStore *s,
                 return r;
         for (size_t i = 0; i < info->n_layers; i++) {
                 _cleanup_free_ char *name = NULL, *mnt = NULL;
-                r = layer_name(info->layers[i].diff_id, &name);
+                r = layer_name(info->layers[i].chain_id, &name);
                 if (r >= 0 && !(mnt = path_join(s->dir, "mnt")))
                         r = -ENOMEM;
                 if (r >= 0) {
@@ -480,7 +497,8 @@ int img_instance_root_create(ImgStore *s,
                         goto fail_layers;
                 acquired++;
         }
-        if ((mkdirat(dfd, "upper", 0755) < 0 && errno != EEXIST) || (mkdirat(dfd, "work", 0700) < 0 && errno != EEXIST) ||
+        if ((mkdirat(dfd, "upper", 0755) < 0 && errno != EEXIST) ||
+            (mkdirat(dfd, "work", 0700) < 0 && errno != EEXIST) ||
             (mkdirat(dfd, "rootfs", 0755) < 0 && errno != EEXIST)) {
                 r = img_err(error_msg, -errno, "cannot create the instance directories in '%s': %m", dir);
                 goto fail_dirs;
@@ -547,7 +565,8 @@ int img_instance_root_destroy(ImgStore *s, const char *instance_dir, char **erro
         if (r >= 0)
                 r = rm_rf_at(dfd, "work");
         if (r < 0)
-                return img_err(error_msg, r, "cannot remove the writable layer of '%s': %s", dir, strerror(-r));
+                return img_err(error_msg, r, "cannot remove the writable layer of '%s': %s", dir,
+                               strerror(-r));
         (void) unlinkat(dfd, "rootfs", AT_REMOVEDIR);
 
         r = img_store_lock(s, LOCK_SH, error_msg);

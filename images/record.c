@@ -13,6 +13,7 @@
 static void layer_info_done(ImgLayerInfo *l) {
         free(l->digest);
         free(l->diff_id);
+        free(l->chain_id);
         free(l->media_type);
 }
 
@@ -90,6 +91,8 @@ int img_record_write(ImgStore *s, const ImgInfo *info, char **error_msg) {
                 jw_string(w, l->digest);
                 jw_key(w, "diffId");
                 jw_string(w, l->diff_id);
+                jw_key(w, "chainId");
+                jw_string(w, l->chain_id);
                 jw_key(w, "mediaType");
                 jw_string(w, l->media_type);
                 jw_key(w, "size");
@@ -134,16 +137,21 @@ static int parse_layers(JsonVal arr, ImgInfo *info, char **error_msg) {
                 if (r >= 0)
                         r = json_want_string(json_get(o, "diffId"), "layers.diffId", &l->diff_id, error_msg);
                 if (r >= 0)
+                        r = json_want_string(json_get(o, "chainId"), "layers.chainId", &l->chain_id, error_msg);
+                if (r >= 0)
                         r = opt_string(o, "mediaType", &l->media_type, error_msg);
                 if (r >= 0)
-                        r = json_want_uint64(json_get(o, "size"), "layers.size", UINT64_MAX, &l->size, error_msg);
+                        r = json_want_uint64(
+                                        json_get(o, "size"), "layers.size", UINT64_MAX, &l->size, error_msg);
                 if (r >= 0)
-                        r = json_want_uint64(json_get(o, "squashfsSize"), "layers.squashfsSize", UINT64_MAX,
-                                             &l->squashfs_size, error_msg);
+                        r = json_want_uint64(
+                                        json_get(o, "squashfsSize"), "layers.squashfsSize", UINT64_MAX,
+                                        &l->squashfs_size, error_msg);
                 if (r < 0)
                         return r;
                 if (img_digest_split(l->digest, (char[16]){}, NULL) < 0 ||
-                    img_digest_split(l->diff_id, (char[16]){}, NULL) < 0)
+                    img_digest_split(l->diff_id, (char[16]){}, NULL) < 0 ||
+                    img_digest_split(l->chain_id, (char[16]){}, NULL) < 0)
                         return json_error(error_msg, "layers", "invalid digest");
                 info->size += l->size;
                 info->squashfs_size += l->squashfs_size;
@@ -188,8 +196,9 @@ int img_record_read(ImgStore *s, const char *digest, ImgInfo **ret, char **error
         if (r >= 0)
                 r = opt_string(root, "source", &info->source, error_msg);
         if (r >= 0)
-                r = json_want_uint64(json_get(root, "imported"), "imported", UINT64_MAX, &info->imported_usec,
-                                     error_msg);
+                r = json_want_uint64(
+                                json_get(root, "imported"), "imported", UINT64_MAX, &info->imported_usec,
+                                error_msg);
         if (r >= 0)
                 r = parse_layers(json_get(root, "layers"), info, error_msg);
         if (r < 0)
@@ -300,12 +309,13 @@ static bool is_hex(const char *s) {
 }
 
 /* Resolve with refs already loaded; *ret_name_index is the matching ref or -1. */
-static int resolve_loaded(ImgStore *s,
-                          const ImgRefs *refs,
-                          const char *ref,
-                          char **ret_digest,
-                          ssize_t *ret_name_index,
-                          char **error_msg) {
+static int resolve_loaded(
+                ImgStore *s,
+                const ImgRefs *refs,
+                const char *ref,
+                char **ret_digest,
+                ssize_t *ret_name_index,
+                char **error_msg) {
         _cleanup_free_ char *name = NULL, *full = NULL;
         _cleanup_strv_free_ char **digests = NULL;
         const char *hex = startswith(ref, "sha256:") ?: ref;
@@ -343,7 +353,8 @@ static int resolve_loaded(ImgStore *s,
                 STRV_FOREACH(d, digests)
                         if (startswith(*d + STRLEN("sha256:"), hex)) {
                                 if (found)
-                                        return img_err(error_msg, -ENOTUNIQ, "'%s' matches more than one image", ref);
+                                        return img_err(error_msg, -ENOTUNIQ,
+                                                       "'%s' matches more than one image", ref);
                                 found = *d;
                         }
                 if (found) {
@@ -533,7 +544,7 @@ static int collect_needed(ImgStore *s, Needed *n, char **error_msg) {
                 for (size_t i = 0; i < info->n_layers; i++) {
                         _cleanup_free_ char *bp = NULL, *lp = NULL;
                         if (img_blob_path(info->layers[i].digest, &bp) < 0 ||
-                            img_layer_path(info->layers[i].diff_id, "", &lp) < 0)
+                            img_layer_path(info->layers[i].chain_id, "", &lp) < 0)
                                 return -EINVAL;
                         if (strv_push(&n->blobs, TAKE_PTR(bp)) < 0 || strv_push(&n->layers, TAKE_PTR(lp)) < 0)
                                 return -ENOMEM;

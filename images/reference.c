@@ -132,13 +132,14 @@ int img_ref_parse(const char *s, bool normalize, ImgRef *ret, char **error_msg) 
         first_end = strchr(name, '/');
         if (first_end) {
                 size_t n = (size_t) (first_end - name);
-                bool is_domain = memchr(name, '.', n) || memchr(name, ':', n) || (n == 9 && !strncmp(name, "localhost", 9));
+                bool is_domain = memchr(name, '.', n) || memchr(name, ':', n) ||
+                                (n == 9 && !strncmp(name, "localhost", 9));
                 for (size_t i = 0; i < n && !is_domain; i++)
                         is_domain = isupper((unsigned char) name[i]);
                 if (is_domain) {
                         if (!valid_domain(name, n))
-                                return img_err(error_msg, -EINVAL, "invalid registry '%.*s' in reference '%s'",
-                                               (int) n, name, s);
+                                return img_err(error_msg, -EINVAL,
+                                               "invalid registry '%.*s' in reference '%s'", (int) n, name, s);
                         r.domain = strndup(name, n);
                         r.path = strdup(first_end + 1);
                         if (!r.domain || !r.path)

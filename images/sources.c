@@ -226,8 +226,8 @@ static int files_read(ImgFiles *f, const char *path, uint64_t max, char **ret, s
         if (r < 0)
                 return img_err(f->error_msg, r, "cannot open '%s': %s", path, strerror(-r));
         if (size > max)
-                return img_err(f->error_msg, -E2BIG, "'%s' is %" PRIu64 " bytes; the limit is %" PRIu64, path, size,
-                               max);
+                return img_err(f->error_msg, -E2BIG, "'%s' is %" PRIu64 " bytes; the limit is %" PRIu64,
+                               path, size, max);
         buf = malloc((size_t) size + 1);
         if (!buf)
                 return -ENOMEM;
@@ -264,8 +264,8 @@ static int files_read_blob(ImgFiles *f, const char *digest, uint64_t size, uint6
         if (r < 0)
                 return r;
         if (size != UINT64_MAX && len != size)
-                return img_err(f->error_msg, -EBADMSG, "blob %s is %zu bytes, but %" PRIu64 " were declared", digest,
-                               len, size);
+                return img_err(f->error_msg, -EBADMSG, "blob %s is %zu bytes, but %" PRIu64 " were declared",
+                               digest, len, size);
         r = img_verify_digest(buf, len, digest, f->error_msg);
         if (r < 0)
                 return img_err_wrap(f->error_msg, r, "blob %s", digest);
@@ -280,8 +280,13 @@ static int src_read_blob(void *userdata, ImgJob *j, const char *digest, uint64_t
         return files_read_blob(userdata, digest, size, j->s->limits.max_config, ret, ret_len);
 }
 
-static int src_open_layer(void *userdata, ImgJob *j, unsigned index, const ImgJobLayer *l, ImgStream **ret,
-                          bool *ret_staged) {
+static int src_open_layer(
+                void *userdata,
+                ImgJob *j,
+                unsigned index,
+                const ImgJobLayer *l,
+                ImgStream **ret,
+                bool *ret_staged) {
         ImgFiles *f = userdata;
         _cleanup_free_ char *path = NULL;
         uint64_t size;
@@ -318,8 +323,9 @@ static int name_from_path(const char *path, char **ret) {
                 return -ENOMEM;
         for (const char *c = base; *c; c++) {
                 char l = (char) ((*c >= 'A' && *c <= 'Z') ? *c - 'A' + 'a' : *c);
-                s[n++] = ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '.' || l == '_' || l == '-') ? l
-                                                                                                             : '-';
+                s[n++] = ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '.' || l == '_' || l == '-')
+                                ? l
+                                : '-';
         }
         s[n] = '\0';
         FOREACH_ARRAY(ext, ((const char *[]){ ".tar.gz", ".tar.zst", ".tgz", ".tar", ".oci" }), 5)
@@ -331,8 +337,9 @@ static int name_from_path(const char *path, char **ret) {
         for (p = s; *p && !((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')); p++)
                 ;
         memmove(s, p, strlen(p) + 1);
-        while (*s && !((s[strlen(s) - 1] >= 'a' && s[strlen(s) - 1] <= 'z') ||
-                       (s[strlen(s) - 1] >= '0' && s[strlen(s) - 1] <= '9')))
+        while (*s &&
+               !((s[strlen(s) - 1] >= 'a' && s[strlen(s) - 1] <= 'z') ||
+                 (s[strlen(s) - 1] >= '0' && s[strlen(s) - 1] <= '9')))
                 s[strlen(s) - 1] = '\0';
         if (!*s)
                 return -EINVAL;
@@ -341,8 +348,13 @@ static int name_from_path(const char *path, char **ret) {
 }
 
 /* Names for the result: --name, else what the source says, else the file's name. */
-static int pick_names(const char *opt_name, char *const *source_names, const char *tag, const char *path,
-                      char ***ret, char **error_msg) {
+static int pick_names(
+                const char *opt_name,
+                char *const *source_names,
+                const char *tag,
+                const char *path,
+                char ***ret,
+                char **error_msg) {
         _cleanup_strv_free_ char **names = NULL;
         _cleanup_free_ char *norm = NULL, *base = NULL;
         int r;
@@ -409,8 +421,12 @@ static int list_refs(const OciIndex *idx, char **ret) {
         return 0;
 }
 
-static int layout_pick(ImgFiles *f, const OciIndex *idx, const char *ref, const char *platform,
-                       const OciDescriptor **ret) {
+static int layout_pick(
+                ImgFiles *f,
+                const OciIndex *idx,
+                const char *ref,
+                const char *platform,
+                const OciDescriptor **ret) {
         _cleanup_free_ char *refs = NULL;
         const OciDescriptor *pick = NULL;
         bool all_platforms = idx->n_manifests > 0;
@@ -435,16 +451,23 @@ static int layout_pick(ImgFiles *f, const OciIndex *idx, const char *ref, const 
                 if (list_refs(idx, &refs) < 0)
                         return -ENOMEM;
                 return img_err(f->error_msg, idx->n_manifests == 0 ? -ENOENT : -ENOTUNIQ,
-                               idx->n_manifests == 0 ? "index.json lists no image"
-                                                     : "index.json lists %zu images; pick one with PATH:REF (refs: %s)",
+                               idx->n_manifests == 0
+                                               ? "index.json lists no image"
+                                               : "index.json lists %zu images; pick one with PATH:REF (refs: %s)",
                                idx->n_manifests, *refs ? refs : "none");
         }
         *ret = pick;
         return 0;
 }
 
-static int import_layout(ImgJob *j, ImgFiles *f, const char *path, const char *ref, const ImgImportOptions *o,
-                         bool archive, char **ret_digest) {
+static int import_layout(
+                ImgJob *j,
+                ImgFiles *f,
+                const char *path,
+                const char *ref,
+                const ImgImportOptions *o,
+                bool archive,
+                char **ret_digest) {
         _cleanup_(oci_index_freep) OciIndex *idx = NULL, *inner = NULL;
         _cleanup_free_ char *text = NULL, *itext = NULL, *mtext = NULL, *msg = NULL, *source = NULL;
         _cleanup_strv_free_ char **names = NULL;
@@ -461,7 +484,8 @@ static int import_layout(ImgJob *j, ImgFiles *f, const char *path, const char *r
         r = json_parse(text, len, &layout, &msg);
         if (r < 0 || !YAJL_IS_STRING(json_get(layout, "imageLayoutVersion")) ||
             !startswith(YAJL_GET_STRING(json_get(layout, "imageLayoutVersion")), "1."))
-                return img_err(f->error_msg, -EPROTONOSUPPORT, "oci-layout: unsupported or missing imageLayoutVersion");
+                return img_err(f->error_msg, -EPROTONOSUPPORT,
+                               "oci-layout: unsupported or missing imageLayoutVersion");
         r = files_read(f, "index.json", j->s->limits.max_manifest, &itext, &len);
         if (r < 0)
                 return r;
@@ -481,7 +505,8 @@ static int import_layout(ImgJob *j, ImgFiles *f, const char *path, const char *r
                         return r;
                 r = oci_index_parse(mtext, len, &inner, &msg);
                 if (r < 0)
-                        return img_err(f->error_msg, r, "invalid image index %s: %s", d->digest, msg ?: strerror(-r));
+                        return img_err(f->error_msg, r, "invalid image index %s: %s", d->digest,
+                                       msg ?: strerror(-r));
                 r = img_index_select(inner, o->platform, &d, f->error_msg);
                 if (r < 0)
                         return r;
@@ -489,17 +514,19 @@ static int import_layout(ImgJob *j, ImgFiles *f, const char *path, const char *r
                 mtext = NULL;
         }
         if (!is_manifest_type(d->media_type))
-                return img_err(f->error_msg, -EPROTONOSUPPORT, "%s has the unknown media type '%s'", d->digest,
-                               d->media_type ?: "(none)");
+                return img_err(f->error_msg, -EPROTONOSUPPORT, "%s has the unknown media type '%s'",
+                               d->digest, d->media_type ?: "(none)");
         r = files_read_blob(f, d->digest, (uint64_t) d->size, j->s->limits.max_manifest, &mtext, &len);
         if (r < 0)
                 return r;
         /* A full reference as ref name names the image; a bare tag goes with the file's name. */
-        r = pick_names(o->name, tag && (strchr(tag, '/') || strchr(tag, ':')) ? (char *[]){ (char *) tag, NULL } : NULL,
+        r = pick_names(o->name,
+                       tag && (strchr(tag, '/') || strchr(tag, ':')) ? (char *[]){ (char *) tag, NULL } : NULL,
                        tag, path, &names, f->error_msg);
         if (r < 0)
                 return r;
-        if (xasprintf(&source, "%s:%s%s%s", archive ? "oci-archive" : "oci", path, ref ? ":" : "", ref ?: "") < 0)
+        if (xasprintf(&source, "%s:%s%s%s", archive ? "oci-archive" : "oci", path, ref ? ":" : "",
+                      ref ?: "") < 0)
                 return -ENOMEM;
         return img_job_import_manifest(j, d->digest, mtext, len, &src, source, names, ret_digest);
 }
@@ -557,18 +584,20 @@ static int docker_manifest_pick(ImgFiles *f, JsonVal root, const char *ref, Dock
                         }
                 }
                 if (ref)
-                        return img_err(f->error_msg, -ENOENT, "no image '%s' in manifest.json (tags: %s)", ref,
-                                       all ?: "none");
+                        return img_err(f->error_msg, -ENOENT, "no image '%s' in manifest.json (tags: %s)",
+                                       ref, all ?: "none");
                 return img_err(f->error_msg, -ENOTUNIQ,
                                "manifest.json lists %zu images; pick one with PATH:NAME[:TAG] (tags: %s)",
                                root->u.array.len, all ?: "none");
         }
         r = json_want_string(json_get(pick, "Config"), "manifest.json Config", &ret->config, f->error_msg);
         if (r >= 0)
-                r = json_want_strv(json_get(pick, "Layers"), "manifest.json Layers", &ret->layers, f->error_msg);
+                r = json_want_strv(
+                                json_get(pick, "Layers"), "manifest.json Layers", &ret->layers, f->error_msg);
         if (r >= 0 && json_get(pick, "RepoTags") && !YAJL_IS_NULL(json_get(pick, "RepoTags")))
-                r = json_want_strv(json_get(pick, "RepoTags"), "manifest.json RepoTags", &ret->repo_tags,
-                                   f->error_msg);
+                r = json_want_strv(
+                                json_get(pick, "RepoTags"), "manifest.json RepoTags", &ret->repo_tags,
+                                f->error_msg);
         return r;
 }
 
@@ -577,8 +606,13 @@ typedef struct DockerLayerSource {
         const char *path;
 } DockerLayerSource;
 
-static int docker_open_layer(void *userdata, ImgJob *j, unsigned index, const ImgJobLayer *l, ImgStream **ret,
-                             bool *ret_staged) {
+static int docker_open_layer(
+                void *userdata,
+                ImgJob *j,
+                unsigned index,
+                const ImgJobLayer *l,
+                ImgStream **ret,
+                bool *ret_staged) {
         DockerLayerSource *d = userdata;
         uint64_t size;
         int r = files_open(d->f, d->path, ret, &size);
@@ -598,16 +632,18 @@ static int docker_layer_describe(ImgFiles *f, const char *path, ImgJobLayer *l) 
 
         r = files_open(f, path, &s, &size);
         if (r < 0)
-                return img_err(f->error_msg, r, "layer '%s' is missing from the archive: %s", path, strerror(-r));
+                return img_err(f->error_msg, r, "layer '%s' is missing from the archive: %s", path,
+                               strerror(-r));
         if (size >= 4) {
                 r = img_stream_read_full(s, magic, 4);
                 if (r < 0)
                         return r;
         }
         l->size = size;
-        l->media_type = strdup(magic[0] == 0x1f && magic[1] == 0x8b ? OCI_MEDIA_TYPE_LAYER_GZIP
-                               : memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0 ? OCI_MEDIA_TYPE_LAYER_ZSTD
-                                                                            : OCI_MEDIA_TYPE_LAYER);
+        l->media_type = strdup(
+                        magic[0] == 0x1f && magic[1] == 0x8b ? OCI_MEDIA_TYPE_LAYER_GZIP
+                                        : memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0 ? OCI_MEDIA_TYPE_LAYER_ZSTD
+                                                                                    : OCI_MEDIA_TYPE_LAYER);
         if (!l->media_type)
                 return -ENOMEM;
         /* docker >= 25 names members blobs/sha256/<hex>: then the digest is known and checked. */
@@ -660,8 +696,13 @@ static int docker_manifest_text(ImgJob *j, const char *config_digest, size_t con
         return json_writer_finish(w, ret, ret_len);
 }
 
-static int import_docker(ImgJob *j, ImgFiles *f, const char *path, const char *ref, const ImgImportOptions *o,
-                         char **ret_digest) {
+static int import_docker(
+                ImgJob *j,
+                ImgFiles *f,
+                const char *path,
+                const char *ref,
+                const ImgImportOptions *o,
+                char **ret_digest) {
         _cleanup_(docker_entry_done) DockerEntry e = {};
         _cleanup_(json_freep) JsonVal root = NULL;
         _cleanup_(oci_image_config_freep) OciImageConfig *cfg = NULL;
@@ -718,10 +759,6 @@ static int import_docker(ImgJob *j, ImgFiles *f, const char *path, const char *r
                 if (r < 0)
                         return r;
         }
-        r = img_job_check_symlinks(j);
-        if (r < 0)
-                return r;
-
         r = docker_manifest_text(j, cfg_digest, cfg_len, &mtext, &mlen);
         if (r < 0)
                 return r;

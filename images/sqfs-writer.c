@@ -160,7 +160,8 @@ static int sqfs_errno(int e) {
 static int fail(SqfsWriter *w, int e, const char *what) {
         int r = sqfs_errno(e);
         w->failed = true;
-        return img_err(w->error_msg, r, "squashfs: %s failed (libsquashfs error %d: %s)", what, e, strerror(-r));
+        return img_err(w->error_msg, r, "squashfs: %s failed (libsquashfs error %d: %s)", what, e,
+                       strerror(-r));
 }
 
 static uint64_t hash_key(const SqfsNode *parent, const char *name) {
@@ -226,6 +227,13 @@ SqfsNode *sqfs_node_first_child(const SqfsNode *dir) {
 
 SqfsNode *sqfs_node_next_sibling(const SqfsNode *n) {
         return n->next;
+}
+
+void sqfs_node_get_attr(const SqfsNode *n, uint32_t *mode, uint32_t *uid, uint32_t *gid, uint32_t *mtime) {
+        *mode = n->inode->mode;
+        *uid = n->inode->uid;
+        *gid = n->inode->gid;
+        *mtime = n->inode->mtime;
 }
 
 unsigned sqfs_node_flags(const SqfsNode *n) {

@@ -157,21 +157,21 @@ int img_blob_read(ImgStore *s, const char *digest, size_t max, char **ret, size_
         if (r < 0)
                 return r;
         if (!streq(got, digest))
-                return img_err(error_msg, -EBADMSG, "blob %s is corrupt in the store (its content hashes to %s)",
-                               digest, got);
+                return img_err(error_msg, -EBADMSG,
+                               "blob %s is corrupt in the store (its content hashes to %s)", digest, got);
         *ret = TAKE_PTR(buf);
         if (ret_len)
                 *ret_len = len;
         return 0;
 }
 
-int img_layer_path(const char *diff_id, const char *suffix, char **ret) {
+int img_layer_path(const char *chain_id, const char *suffix, char **ret) {
         char alg[16];
         const char *hex;
 
-        if (img_digest_split(diff_id, alg, &hex) < 0)
+        if (img_digest_split(chain_id, alg, &hex) < 0)
                 return -EINVAL;
-        /* sha256 diff_ids are the norm; others keep their algorithm in the name. */
+        /* sha256 is the norm; others keep their algorithm in the name. */
         return streq(alg, "sha256") ? xasprintf(ret, "layers/%s%s", hex, suffix)
                                     : xasprintf(ret, "layers/%s-%s%s", alg, hex, suffix);
 }

@@ -22,8 +22,8 @@ int img_stream_read_full(ImgStream *s, void *buf, size_t len) {
                 if (n < 0)
                         return (int) n;
                 if (n == 0)
-                        return img_err(s->error_msg, -EPIPE, "unexpected end of data (%zu of %zu bytes)", done,
-                                       len);
+                        return img_err(s->error_msg, -EPIPE, "unexpected end of data (%zu of %zu bytes)",
+                                       done, len);
                 done += (size_t) n;
         }
         return 0;
@@ -167,12 +167,13 @@ static void tee_destroy(ImgStream *s) {
         free(t);
 }
 
-int img_stream_tee(ImgStream *inner,
-                   ImgHash *hash,
-                   int copy_fd,
-                   uint64_t max_bytes,
-                   uint64_t *counter,
-                   ImgStream **ret) {
+int img_stream_tee(
+                ImgStream *inner,
+                ImgHash *hash,
+                int copy_fd,
+                uint64_t max_bytes,
+                uint64_t *counter,
+                ImgStream **ret) {
         TeeStream *t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
@@ -289,8 +290,10 @@ static ssize_t dec_read_gzip(DecStream *d, void *buf, size_t len) {
                         }
                         if (d->in_pos == d->in_len)
                                 return 0;
-                        if (d->in_len - d->in_pos < 2 || d->in[d->in_pos] != 0x1f || d->in[d->in_pos + 1] != 0x8b)
-                                return img_err(d->s.error_msg, -EBADMSG, "trailing data after the gzip stream");
+                        if (d->in_len - d->in_pos < 2 || d->in[d->in_pos] != 0x1f ||
+                            d->in[d->in_pos + 1] != 0x8b)
+                                return img_err(d->s.error_msg, -EBADMSG,
+                                               "trailing data after the gzip stream");
                         if (inflateReset(&d->z) != Z_OK)
                                 return -ENOMEM;
                         d->member_done = false;
@@ -330,7 +333,8 @@ static ssize_t dec_read_zstd(DecStream *d, void *buf, size_t len) {
                 ib = (ZSTD_inBuffer){ .src = d->in, .size = d->in_len, .pos = d->in_pos };
                 z = ZSTD_decompressStream(d->zd, &ob, &ib);
                 if (ZSTD_isError(z))
-                        return img_err(d->s.error_msg, -EBADMSG, "corrupt zstd stream: %s", ZSTD_getErrorName(z));
+                        return img_err(d->s.error_msg, -EBADMSG, "corrupt zstd stream: %s",
+                                       ZSTD_getErrorName(z));
                 /*
                  * 0: a frame is complete and flushed; more frames may follow (RFC 8878 2). A call that
                  * neither consumed nor produced anything says nothing new (it asks for the next frame).

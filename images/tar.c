@@ -158,8 +158,8 @@ static int read_meta_data(TarReader *t, uint64_t size, size_t max, const char *w
         int r;
 
         if (size > max)
-                return img_err(t->error_msg, -E2BIG, "tar: %s of %" PRIu64 " bytes exceeds the limit of %zu bytes",
-                               what, size, max);
+                return img_err(t->error_msg, -E2BIG,
+                               "tar: %s of %" PRIu64 " bytes exceeds the limit of %zu bytes", what, size, max);
         buf = malloc((size_t) size + 1);
         if (!buf)
                 return -ENOMEM;
@@ -201,10 +201,11 @@ static int pax_add_xattr(TarReader *t, PaxState *p, const char *name, const void
         if (isempty(name) || strlen(name) > 255)
                 return img_err(t->error_msg, -EINVAL, "tar: invalid xattr name");
         if (size > t->limits.max_xattr_value)
-                return img_err(t->error_msg, -E2BIG, "tar: xattr '%s' of %zu bytes exceeds the limit of %zu", name,
-                               size, t->limits.max_xattr_value);
+                return img_err(t->error_msg, -E2BIG, "tar: xattr '%s' of %zu bytes exceeds the limit of %zu",
+                               name, size, t->limits.max_xattr_value);
         if (p->n_xattrs >= t->limits.max_xattrs)
-                return img_err(t->error_msg, -E2BIG, "tar: more than %zu xattrs on one entry", t->limits.max_xattrs);
+                return img_err(t->error_msg, -E2BIG, "tar: more than %zu xattrs on one entry",
+                               t->limits.max_xattrs);
         n = reallocarray(p->xattrs, p->n_xattrs + 1, sizeof(*n));
         if (!n)
                 return -ENOMEM;
@@ -384,11 +385,11 @@ static int map_type(TarReader *t, char flag, const char *name, TarType *ret) {
                 *ret = TAR_FIFO;
                 return 0;
         case 'S':
-                return img_err(t->error_msg, -EOPNOTSUPP, "tar: '%s' is a GNU sparse file, which is not supported",
-                               name);
+                return img_err(t->error_msg, -EOPNOTSUPP,
+                               "tar: '%s' is a GNU sparse file, which is not supported", name);
         default:
-                return img_err(t->error_msg, -EOPNOTSUPP, "tar: '%s' has unsupported entry type '%c' (0x%02x)", name,
-                               flag >= 0x20 && flag < 0x7f ? flag : '?', (unsigned char) flag);
+                return img_err(t->error_msg, -EOPNOTSUPP, "tar: '%s' has unsupported entry type '%c' (0x%02x)",
+                               name, flag >= 0x20 && flag < 0x7f ? flag : '?', (unsigned char) flag);
         }
 }
 
@@ -422,13 +423,15 @@ static int build_entry(TarReader *t, const TarHeader *h, PaxState *pax, char *gn
         if (!e->link)
                 return -ENOMEM;
         if (strlen(e->path) > t->limits.max_path || strlen(e->link) > t->limits.max_path)
-                return img_err(t->error_msg, -ENAMETOOLONG, "tar: path longer than %zu bytes", t->limits.max_path);
+                return img_err(t->error_msg, -ENAMETOOLONG, "tar: path longer than %zu bytes",
+                               t->limits.max_path);
 
         r = map_type(t, h->typeflag, e->path, &e->type);
         if (r < 0)
                 return r;
-        if (parse_number(h->mode, sizeof(h->mode), &mode) < 0 || parse_number(h->uid, sizeof(h->uid), &uid) < 0 ||
-            parse_number(h->gid, sizeof(h->gid), &gid) < 0 || parse_number(h->mtime, sizeof(h->mtime), &mtime) < 0 ||
+        if (parse_number(h->mode, sizeof(h->mode), &mode) < 0 ||
+            parse_number(h->uid, sizeof(h->uid), &uid) < 0 || parse_number(h->gid, sizeof(h->gid), &gid) < 0 ||
+            parse_number(h->mtime, sizeof(h->mtime), &mtime) < 0 ||
             parse_number(h->size, sizeof(h->size), &size) < 0)
                 return img_err(t->error_msg, -EINVAL, "tar: '%s': malformed numeric header field", e->path);
         if (e->type == TAR_CHR || e->type == TAR_BLK) {
@@ -489,7 +492,8 @@ int tar_next(TarReader *t, const TarEntry **ret) {
                         return (int) n;
                 if (n == 0) {
                         if (gnu_name || gnu_link || pax.path || pax.n_xattrs)
-                                return img_err(t->error_msg, -EPIPE, "tar: archive ends after an extended header");
+                                return img_err(t->error_msg, -EPIPE,
+                                               "tar: archive ends after an extended header");
                         t->done = true;
                         return 0;
                 }
@@ -504,10 +508,11 @@ int tar_next(TarReader *t, const TarEntry **ret) {
                         return 0;
                 }
                 if (!checksum_ok(&h))
-                        return img_err(t->error_msg, -EBADMSG, "tar: header checksum mismatch at offset %" PRIu64,
-                                       t->offset - BLOCK);
+                        return img_err(t->error_msg, -EBADMSG,
+                                       "tar: header checksum mismatch at offset %" PRIu64, t->offset - BLOCK);
                 if (++t->entries > t->limits.max_entries)
-                        return img_err(t->error_msg, -E2BIG, "tar: more than %zu entries", t->limits.max_entries);
+                        return img_err(t->error_msg, -E2BIG, "tar: more than %zu entries",
+                                       t->limits.max_entries);
                 if (parse_number(h.size, sizeof(h.size), &size) < 0)
                         return img_err(t->error_msg, -EINVAL, "tar: malformed size field");
 

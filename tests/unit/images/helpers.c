@@ -37,8 +37,15 @@ static void octal(char *field, size_t len, uint64_t v) {
                 field[i - 1] = (char) ('0' + (v & 7));
 }
 
-static void header(TarB *t, char type, const char *path, const char *link, uint32_t mode, uint64_t size,
-                   uint32_t major, uint32_t minor) {
+static void header(
+                TarB *t,
+                char type,
+                const char *path,
+                const char *link,
+                uint32_t mode,
+                uint64_t size,
+                uint32_t major,
+                uint32_t minor) {
         char h[512] = {};
         unsigned sum = 0;
 
@@ -52,7 +59,10 @@ static void header(TarB *t, char type, const char *path, const char *link, uint3
         h[156] = type;
         if (link)
                 snprintf(h + 157, 100, "%s", link);
-        memcpy(h + 257, "ustar\0" "00", 8);
+        memcpy(h + 257,
+               "ustar\0"
+               "00",
+               8);
         octal(h + 329, 8, major);
         octal(h + 337, 8, minor);
         for (size_t i = 0; i < 512; i++)
@@ -80,8 +90,15 @@ void tb_pax(TarB *t, const char *key, const void *value, size_t vlen) {
         buf_add(&t->pax, "\n", 1);
 }
 
-void tb_entry(TarB *t, char type, const char *path, const char *link, uint32_t mode, const void *data,
-              size_t len, uint32_t major, uint32_t minor) {
+void tb_entry(TarB *t,
+              char type,
+              const char *path,
+              const char *link,
+              uint32_t mode,
+              const void *data,
+              size_t len,
+              uint32_t major,
+              uint32_t minor) {
         if (t->pax.len > 0) {
                 header(t, 'x', "PaxHeaders/x", NULL, 0644, t->pax.len, 0, 0);
                 buf_add(&t->out, t->pax.data, t->pax.len);
@@ -184,7 +201,8 @@ static void read_xattrs(Reader *rd, const sqfs_inode_generic_t *ino, SqEntry *e)
                 sqfs_xattr_entry_t *key = NULL;
                 sqfs_xattr_value_t *val = NULL;
                 const char *k, *prefix;
-                if (sqfs_xattr_reader_read_key(rd->xr, &key) || sqfs_xattr_reader_read_value(rd->xr, key, &val)) {
+                if (sqfs_xattr_reader_read_key(rd->xr, &key) ||
+                    sqfs_xattr_reader_read_value(rd->xr, key, &val)) {
                         sqfs_free(key);
                         break;
                 }
@@ -254,8 +272,9 @@ static void add_node(Reader *rd, const sqfs_tree_node_t *n, SqImage *img) {
         case SQFS_INODE_BDEV:
         case SQFS_INODE_EXT_CDEV:
         case SQFS_INODE_EXT_BDEV:
-                e->mode |= (ino->base.type == SQFS_INODE_CDEV || ino->base.type == SQFS_INODE_EXT_CDEV) ? S_IFCHR
-                                                                                                         : S_IFBLK;
+                e->mode |= (ino->base.type == SQFS_INODE_CDEV || ino->base.type == SQFS_INODE_EXT_CDEV)
+                                ? S_IFCHR
+                                : S_IFBLK;
                 e->nlink = ino->data.dev.nlink;
                 e->rdev = ino->data.dev.devno;
                 break;
@@ -286,7 +305,8 @@ int sq_read(int fd, SqImage *ret) {
                 return -errno;
         if (sqfs_super_read(&rd.super, rd.file))
                 goto out;
-        sqfs_compressor_config_init(&cfg, rd.super.compression_id, rd.super.block_size, SQFS_COMP_FLAG_UNCOMPRESS);
+        sqfs_compressor_config_init(
+                        &cfg, rd.super.compression_id, rd.super.block_size, SQFS_COMP_FLAG_UNCOMPRESS);
         if (sqfs_compressor_create(&cfg, &rd.cmp))
                 goto out;
         rd.ids = sqfs_id_table_create(0);

@@ -75,10 +75,10 @@ TEST(basic_tree_roundtrip) {
         ASSERT_TRUE(S_ISDIR(sq_find(&img, "usr")->mode));
 
         /* usr, usr/lib and run were only parents; the symlink list feeds the cross-layer check. */
-        ASSERT_EQ(strv_length(res.implicit_dirs), 3u);
-        ASSERT_TRUE(strv_contains(res.implicit_dirs, "usr/lib"));
-        ASSERT_EQ(strv_length(res.symlinks), 1u);
-        ASSERT_STREQ(res.symlinks[0], "lib");
+        ASSERT_EQ(res.implicit_dirs, 3u);
+        ASSERT_EQ(res.summary.n_dirs, 4u); /* etc, usr, usr/lib, run */
+        ASSERT_EQ(strv_length(res.summary.symlinks), 1u);
+        ASSERT_STREQ(res.summary.symlinks[0], "lib");
         ASSERT_TRUE(startswith(res.diff_id, "sha256:") != NULL);
         {
                 char want[IMG_DIGEST_MAX];
@@ -153,8 +153,10 @@ TEST(whiteouts_become_overlay_whiteouts) {
         ASSERT_TRUE(S_ISCHR(sq_find(&img, "gone/x")->mode));
         ASSERT_NULL(sq_find(&img, ".wh..wh.plnk"));
         ASSERT_NULL(sq_find(&img, "plnk"));
-        ASSERT_EQ(res.whiteouts, 2u);
-        ASSERT_EQ(res.opaque_dirs, 1u);
+        ASSERT_EQ(strv_length(res.summary.whiteouts), 2u);
+        ASSERT_TRUE(strv_contains(res.summary.whiteouts, "etc/motd"));
+        ASSERT_EQ(strv_length(res.summary.opaque_dirs), 1u);
+        ASSERT_STREQ(res.summary.opaque_dirs[0], "var");
         img_layer_result_done(&res);
         sq_done(&img);
         tb_done(&b);
@@ -385,4 +387,130 @@ TEST(empty_layer) {
         ASSERT_TRUE(S_ISDIR(img.e[0].mode));
         sq_done(&img);
         tb_done(&b);
+}
+
+/* Build a view from a first layer, as an import does, and convert a second layer over it. */
+static int convert_over(TarB *lower, TarB *upper, SqImage *img, char **msg) {
+        _cleanup_(img_view_freep) ImgView *v = NULL;
+        ImgLayerResult res = {};
+        _cleanup_close_ int fd = -EBADF, in = -EBADF, out = -EBADF;
+        ImgStream *s = NULL;
+        ImgLayerOptions o = { .limits = &img_default_limits,
+                              .sqfs = { .compressor = 6, .level = 1, .workers = 1 } };
+        int r;
+
+        ASSERT_OK(img_view_new(&v));
+        fd = convert_tar(lower->out.data, lower->out.len, false, &res, msg);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(img_view_apply(v, &res.summary));
+        img_layer_result_done(&res);
+
+        o.lower = v;
+        in = memfd_with(upper->out.data, upper->out.len);
+        out = memfd_with("", 0);
+        ASSERT_OK(img_stream_fd(in, 0, UINT64_MAX, msg, &s));
+        r = img_layer_convert(s, IMG_COMPRESSION_AUTO, out, &o, &res, msg);
+        if (r < 0)
+                return r;
+        img_layer_result_done(&res);
+        return sq_read(out, img);
+}
+
+TEST(implicit_parents_inherit_from_lower_layers) {
+        TarB lower = {}, upper = {};
+        SqImage img = {};
+        _cleanup_free_ char *msg = NULL;
+        const SqEntry *e;
+
+        tb_entry(&lower, '5', "tmp/", NULL, 01777, NULL, 0, 0, 0);
+        tb_entry(&lower, '5', "home/", NULL, 0750, NULL, 0, 0, 0);
+        tb_end(&lower);
+        tb_file(&upper, "tmp/x", "x"); /* no tmp/ entry, as umoci writes layers */
+        tb_file(&upper, "home/student/notes", "n");
+        tb_file(&upper, "new/dir/f", "f");
+        tb_end(&upper);
+        ASSERT_OK(convert_over(&lower, &upper, &img, &msg));
+        e = sq_find(&img, "tmp");
+        ASSERT_EQ(e->mode & 07777, 01777u);
+        ASSERT_EQ(e->mtime, 1700000000u);
+        ASSERT_EQ(sq_find(&img, "home")->mode & 07777, 0750u);
+        ASSERT_EQ(sq_find(&img, "home/student")->mode & 07777, 0755u);
+        ASSERT_EQ(sq_find(&img, "new")->mode & 07777, 0755u);
+        sq_done(&img);
+        tb_done(&lower);
+        tb_done(&upper);
+}
+
+TEST(symlinked_parent_in_lower_layer_is_refused) {
+        TarB lower = {}, upper = {};
+        SqImage img = {};
+        _cleanup_free_ char *msg = NULL;
+
+        tb_symlink(&lower, "evil", "/etc");
+        tb_end(&lower);
+        tb_file(&upper, "evil/passwd", "root::0:0::/:/bin/sh\n");
+        tb_end(&upper);
+        ASSERT_ERROR(convert_over(&lower, &upper, &img, &msg), EPERM);
+        ASSERT_STRCONTAINS(msg, "'evil/passwd' leads through 'evil', a symlink in a lower layer");
+        tb_done(&lower);
+        tb_done(&upper);
+}
+
+TEST(explicit_directory_replaces_lower_symlink) {
+        TarB lower = {}, upper = {};
+        SqImage img = {};
+        _cleanup_free_ char *msg = NULL;
+
+        tb_symlink(&lower, "lib", "usr/lib");
+        tb_end(&lower);
+        tb_dir(&upper, "lib/");
+        tb_file(&upper, "lib/x", "x");
+        tb_end(&upper);
+        ASSERT_OK(convert_over(&lower, &upper, &img, &msg));
+        ASSERT_TRUE(S_ISDIR(sq_find(&img, "lib")->mode));
+        sq_done(&img);
+        tb_done(&lower);
+        tb_done(&upper);
+}
+
+TEST(whiteout_of_lower_symlink_then_directory) {
+        TarB lower = {}, upper = {};
+        SqImage img = {};
+        _cleanup_free_ char *msg = NULL;
+
+        tb_symlink(&lower, "lib", "usr/lib");
+        tb_end(&lower);
+        tb_file(&upper, ".wh.lib", "");
+        tb_file(&upper, "lib/x", "x");
+        tb_end(&upper);
+        ASSERT_OK(convert_over(&lower, &upper, &img, &msg));
+        ASSERT_TRUE(S_ISDIR(sq_find(&img, "lib")->mode));
+        ASSERT_TRUE(has_xattr(sq_find(&img, "lib"), "trusted.overlay.opaque=y"));
+        sq_done(&img);
+        tb_done(&lower);
+        tb_done(&upper);
+}
+
+TEST(view_applies_whiteouts_and_opaque_dirs) {
+        _cleanup_(img_view_freep) ImgView *v = NULL;
+        ImgDirAttr dirs[] = {
+                { .path = (char *) "a", .mode = S_IFDIR | 0700 },
+                { .path = (char *) "a/b", .mode = S_IFDIR | 0711 },
+                { .path = (char *) "c", .mode = S_IFDIR | 0755 },
+        };
+        ImgLayerSummary one = { .dirs = dirs, .n_dirs = 3, .symlinks = (char *[]){ (char *) "s", NULL } };
+        ImgLayerSummary two = { .whiteouts = (char *[]){ (char *) "c", NULL },
+                                .opaque_dirs = (char *[]){ (char *) "a", NULL } };
+        ImgDirAttr got;
+
+        ASSERT_OK(img_view_new(&v));
+        ASSERT_OK(img_view_apply(v, &one));
+        ASSERT_EQ(img_view_lookup(v, (char *[]){ (char *) "a", (char *) "b" }, 2, &got), IMG_VIEW_DIR);
+        ASSERT_EQ(got.mode & 07777, 0711u);
+        ASSERT_EQ(img_view_lookup(v, (char *[]){ (char *) "s" }, 1, NULL), IMG_VIEW_SYMLINK);
+        ASSERT_EQ(img_view_lookup(v, (char *[]){ (char *) "s", (char *) "x" }, 2, NULL), IMG_VIEW_NONE);
+        ASSERT_OK(img_view_apply(v, &two));
+        ASSERT_EQ(img_view_lookup(v, (char *[]){ (char *) "c" }, 1, NULL), IMG_VIEW_NONE);
+        ASSERT_EQ(img_view_lookup(v, (char *[]){ (char *) "a" }, 1, NULL), IMG_VIEW_DIR);
+        ASSERT_EQ(img_view_lookup(v, (char *[]){ (char *) "a", (char *) "b" }, 2, NULL), IMG_VIEW_NONE);
 }

@@ -45,7 +45,9 @@ TEST(digest_of_known_strings) {
         ASSERT_EQ(strlen(hex), 64u);
         ASSERT_ERROR(img_digest_split("sha256:ABC", alg, &hex), EINVAL);
         ASSERT_ERROR(img_digest_split("md5:00", alg, &hex), EINVAL);
-        ASSERT_ERROR(img_digest_split("sha256:../../../../etc/passwd0000000000000000000000000000000000000", alg, &hex),
+        ASSERT_ERROR(img_digest_split(
+                                     "sha256:../../../../etc/passwd0000000000000000000000000000000000000",
+                                     alg, &hex),
                      EINVAL);
 }
 
@@ -175,7 +177,8 @@ TEST(media_types) {
         ASSERT_EQ(c, IMG_COMPRESSION_GZIP);
         ASSERT_OK(img_layer_media_type_compression("application/vnd.oci.image.layer.v1.tar", &c));
         ASSERT_EQ(c, IMG_COMPRESSION_AUTO);
-        ASSERT_ERROR(img_layer_media_type_compression("application/vnd.example.layer+zip", &c), EPROTONOSUPPORT);
+        ASSERT_ERROR(img_layer_media_type_compression("application/vnd.example.layer+zip", &c),
+                     EPROTONOSUPPORT);
         ASSERT_ERROR(img_layer_media_type_compression(NULL, &c), EPROTONOSUPPORT);
 }
 
