@@ -70,8 +70,8 @@ static int fail(int r, char *msg, const char *what) {
 
 /* A command's --help: the usage line and the summary, then its options. */
 static int usage(const ImageCmd *c, const char *options, bool error) {
-        fprintf(error ? stderr : stdout, "Usage: aula image %s %s\n\n%s\n%s%s", c->name, c->usage, c->summary,
-                options ? "\nOptions:\n" : "", options ?: "");
+        fprintf(error ? stderr : stdout, "Usage: aula image %s %s\n\n%s\n%s%s", c->name, c->usage,
+                c->summary, options ? "\nOptions:\n" : "", options ?: "");
         return error ? 2 : 0;
 }
 
@@ -127,8 +127,8 @@ static void on_progress(const ImgProgress *p, void *userdata) {
                 }
                 break;
         case IMG_PROGRESS_DONE:
-                fprintf(stderr, "%s%s %u/%u %-12s done (%s)\n", b->drawn ? "\r\033[K" : "", p->what, p->index + 1,
-                        MAX(p->count, p->index + 1), p->digest ? short_id(p->digest) : "",
+                fprintf(stderr, "%s%s %u/%u %-12s done (%s)\n", b->drawn ? "\r\033[K" : "", p->what,
+                        p->index + 1, MAX(p->count, p->index + 1), p->digest ? short_id(p->digest) : "",
                         format_bytes(size, sizeof(size), p->done));
                 b->drawn = false;
                 break;
@@ -139,7 +139,8 @@ static void on_progress(const ImgProgress *p, void *userdata) {
                 break;
         case IMG_PROGRESS_RETRY:
                 fprintf(stderr, "%s%s %u/%u %-12s transient error, retrying\n", b->drawn ? "\r\033[K" : "",
-                        p->what, p->index + 1, MAX(p->count, p->index + 1), p->digest ? short_id(p->digest) : "");
+                        p->what, p->index + 1, MAX(p->count, p->index + 1),
+                        p->digest ? short_id(p->digest) : "");
                 b->drawn = false;
                 break;
         default:
@@ -273,18 +274,21 @@ static const ImageCmd commands[] = {
 };
 
 static const char import_options[] =
-        "  --name NAME[:TAG]     name the image (default: the names the source carries)\n"
-        "  --platform OS/ARCH    pick from a multi-platform index (default: linux/<this machine>)\n"
-        "  --format json|table   output format\n"
-        "  -q, --quiet           no progress\n"
-        "  --no-devices          refuse device nodes in layers even as root\n"
-        "  -h, --help            show this help\n";
+                "  --name NAME[:TAG]     name the image (default: the names the source carries)\n"
+                "  --platform OS/ARCH    pick from a multi-platform index (default: linux/<this machine>)\n"
+                "  --format json|table   output format\n"
+                "  -q, --quiet           no progress\n"
+                "  --no-devices          refuse device nodes in layers even as root\n"
+                "  -h, --help            show this help\n";
 
 static int cmd_import(int argc, char **argv, const CliGlobal *g) {
         static const struct option opts[] = {
-                { "name", required_argument, NULL, 'n' },   { "platform", required_argument, NULL, 'p' },
-                { "format", required_argument, NULL, 'f' }, { "quiet", no_argument, NULL, 'q' },
-                { "no-devices", no_argument, NULL, 'D' },   { "help", no_argument, NULL, 'h' },
+                { "name", required_argument, NULL, 'n' },
+                { "platform", required_argument, NULL, 'p' },
+                { "format", required_argument, NULL, 'f' },
+                { "quiet", no_argument, NULL, 'q' },
+                { "no-devices", no_argument, NULL, 'D' },
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_(img_store_freep) ImgStore *s = NULL;
@@ -330,28 +334,34 @@ static int cmd_import(int argc, char **argv, const CliGlobal *g) {
 }
 
 static const char pull_options[] =
-        "  --name NAME[:TAG]     name the image (default: the reference pulled)\n"
-        "  --platform OS/ARCH    pick from a multi-platform index (default: linux/<this machine>)\n"
-        "  --authfile FILE       credentials (auth.json / config.json format; default: $REGISTRY_AUTH_FILE,\n"
-        "                        $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json,\n"
-        "                        ~/.docker/config.json)\n"
-        "  --ca-file FILE        trust these CA certificates (PEM) too\n"
-        "  --tls-verify=false    do not verify the registry's TLS certificate\n"
-        "  --plain-http          use HTTP instead of HTTPS\n"
-        "  --retries N           attempts per request on transient errors (default 4)\n"
-        "  --format json|table   output format\n"
-        "  -q, --quiet           no progress\n"
-        "  --no-devices          refuse device nodes in layers even as root\n"
-        "  -h, --help            show this help\n";
+                "  --name NAME[:TAG]     name the image (default: the reference pulled)\n"
+                "  --platform OS/ARCH    pick from a multi-platform index (default: linux/<this machine>)\n"
+                "  --authfile FILE       credentials (auth.json / config.json format; default: $REGISTRY_AUTH_FILE,\n"
+                "                        $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json,\n"
+                "                        ~/.docker/config.json)\n"
+                "  --ca-file FILE        trust these CA certificates (PEM) too\n"
+                "  --tls-verify=false    do not verify the registry's TLS certificate\n"
+                "  --plain-http          use HTTP instead of HTTPS\n"
+                "  --retries N           attempts per request on transient errors (default 4)\n"
+                "  --format json|table   output format\n"
+                "  -q, --quiet           no progress\n"
+                "  --no-devices          refuse device nodes in layers even as root\n"
+                "  -h, --help            show this help\n";
 
 static int cmd_pull(int argc, char **argv, const CliGlobal *g) {
         static const struct option opts[] = {
-                { "name", required_argument, NULL, 'n' },     { "platform", required_argument, NULL, 'p' },
-                { "authfile", required_argument, NULL, 'a' }, { "ca-file", required_argument, NULL, 'c' },
-                { "tls-verify", required_argument, NULL, 't' }, { "plain-http", no_argument, NULL, 'H' },
-                { "retries", required_argument, NULL, 'R' },  { "format", required_argument, NULL, 'f' },
-                { "quiet", no_argument, NULL, 'q' },          { "no-devices", no_argument, NULL, 'D' },
-                { "help", no_argument, NULL, 'h' },           {},
+                { "name", required_argument, NULL, 'n' },
+                { "platform", required_argument, NULL, 'p' },
+                { "authfile", required_argument, NULL, 'a' },
+                { "ca-file", required_argument, NULL, 'c' },
+                { "tls-verify", required_argument, NULL, 't' },
+                { "plain-http", no_argument, NULL, 'H' },
+                { "retries", required_argument, NULL, 'R' },
+                { "format", required_argument, NULL, 'f' },
+                { "quiet", no_argument, NULL, 'q' },
+                { "no-devices", no_argument, NULL, 'D' },
+                { "help", no_argument, NULL, 'h' },
+                {},
         };
         _cleanup_(img_store_freep) ImgStore *s = NULL;
         _cleanup_free_ char *digest = NULL;
@@ -378,7 +388,8 @@ static int cmd_pull(int argc, char **argv, const CliGlobal *g) {
                         break;
                 case 't':
                         if (!streq(optarg, "true") && !streq(optarg, "false"))
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--tls-verify takes true or false"),
+                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+                                                       "--tls-verify takes true or false"),
                                        2;
                         o.insecure = streq(optarg, "false");
                         break;
@@ -387,7 +398,9 @@ static int cmd_pull(int argc, char **argv, const CliGlobal *g) {
                         break;
                 case 'R':
                         if (safe_atou(optarg, &o.retries) < 0 || o.retries == 0 || o.retries > 100)
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "invalid --retries '%s'", optarg), 2;
+                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "invalid --retries '%s'",
+                                                       optarg),
+                                       2;
                         break;
                 case 'f':
                         if (parse_format(optarg, &fmt) < 0)
@@ -481,20 +494,20 @@ static int cmd_ls(int argc, char **argv, const CliGlobal *g) {
                 jw_array_close(w);
                 print_json(w);
         } else {
-                printf("%-40s %-16s %-12s %-10s %-10s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE",
-                       "SQUASHFS");
+                printf("%-40s %-16s %-12s %-10s %-10s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED",
+                       "SIZE", "SQUASHFS");
                 for (size_t i = 0; i < n; i++) {
                         char repo[256], tag[130], size[32], sq[32], created[11];
                         snprintf(created, sizeof(created), "%s", l[i]->created ?: "-");
                         format_bytes(size, sizeof(size), l[i]->size);
                         format_bytes(sq, sizeof(sq), l[i]->squashfs_size);
                         if (!l[i]->names[0])
-                                printf("%-40s %-16s %-12s %-10s %-10s %s\n", "<none>", "<none>", short_id(l[i]->digest),
-                                       created, size, sq);
+                                printf("%-40s %-16s %-12s %-10s %-10s %s\n", "<none>", "<none>",
+                                       short_id(l[i]->digest), created, size, sq);
                         STRV_FOREACH(nm, l[i]->names) {
                                 split_name(*nm, repo, sizeof(repo), tag, sizeof(tag));
-                                printf("%-40s %-16s %-12s %-10s %-10s %s\n", repo, tag, short_id(l[i]->digest), created,
-                                       size, sq);
+                                printf("%-40s %-16s %-12s %-10s %-10s %s\n", repo, tag,
+                                       short_id(l[i]->digest), created, size, sq);
                         }
                 }
         }
@@ -661,9 +674,10 @@ static int cmd_tag(int argc, char **argv, const CliGlobal *g) {
 
 /* ---------------------------------------------------------------- mounting */
 
-static const char mount_options[] = "  --backend B           kernel (loop + squashfs) or squashfuse (default: kernel when\n"
-                                    "                        root, squashfuse in a user namespace)\n"
-                                    "  -h, --help            show this help\n";
+static const char mount_options[] =
+                "  --backend B           kernel (loop + squashfs) or squashfuse (default: kernel when\n"
+                "                        root, squashfuse in a user namespace)\n"
+                "  -h, --help            show this help\n";
 
 static int parse_backend(const char *s, ImgMountBackend *ret) {
         ImgMountBackend b = img_mount_backend_from_string(s);
@@ -727,28 +741,34 @@ static int cmd_unmount(int argc, char **argv, const CliGlobal *g) {
 }
 
 static const char bundle_options[] =
-        "  --backend B           as for 'mount'\n"
-        "  --entrypoint CMD      replace the image's Entrypoint (and drop its Cmd)\n"
-        "  -e, --env KEY=VALUE   set an environment variable (repeatable)\n"
-        "  -u, --user USER[:GROUP]  run as this user (names resolved in the image)\n"
-        "  -w, --workdir DIR     working directory\n"
-        "  --hostname NAME       hostname\n"
-        "  -t, --tty             allocate a terminal\n"
-        "  --rootless            start from the rootless default spec\n"
-        "  -m, --memory SIZE     memory limit (e.g. 512M)\n"
-        "  --pids N              process limit\n"
-        "  --cpus N.N            CPU limit in CPUs (quota over a 100 ms period)\n"
-        "  -h, --help            show this help\n"
-        "Arguments after the image and directory replace the image's Cmd.\n";
+                "  --backend B           as for 'mount'\n"
+                "  --entrypoint CMD      replace the image's Entrypoint (and drop its Cmd)\n"
+                "  -e, --env KEY=VALUE   set an environment variable (repeatable)\n"
+                "  -u, --user USER[:GROUP]  run as this user (names resolved in the image)\n"
+                "  -w, --workdir DIR     working directory\n"
+                "  --hostname NAME       hostname\n"
+                "  -t, --tty             allocate a terminal\n"
+                "  --rootless            start from the rootless default spec\n"
+                "  -m, --memory SIZE     memory limit (e.g. 512M)\n"
+                "  --pids N              process limit\n"
+                "  --cpus N.N            CPU limit in CPUs (quota over a 100 ms period)\n"
+                "  -h, --help            show this help\n"
+                "Arguments after the image and directory replace the image's Cmd.\n";
 
 static int cmd_bundle(int argc, char **argv, const CliGlobal *g) {
         static const struct option opts[] = {
-                { "backend", required_argument, NULL, 'b' }, { "entrypoint", required_argument, NULL, 'E' },
-                { "env", required_argument, NULL, 'e' },     { "user", required_argument, NULL, 'u' },
-                { "workdir", required_argument, NULL, 'w' }, { "hostname", required_argument, NULL, 'H' },
-                { "tty", no_argument, NULL, 't' },           { "rootless", no_argument, NULL, 'R' },
-                { "memory", required_argument, NULL, 'm' },  { "pids", required_argument, NULL, 'P' },
-                { "cpus", required_argument, NULL, 'C' },    { "help", no_argument, NULL, 'h' },
+                { "backend", required_argument, NULL, 'b' },
+                { "entrypoint", required_argument, NULL, 'E' },
+                { "env", required_argument, NULL, 'e' },
+                { "user", required_argument, NULL, 'u' },
+                { "workdir", required_argument, NULL, 'w' },
+                { "hostname", required_argument, NULL, 'H' },
+                { "tty", no_argument, NULL, 't' },
+                { "rootless", no_argument, NULL, 'R' },
+                { "memory", required_argument, NULL, 'm' },
+                { "pids", required_argument, NULL, 'P' },
+                { "cpus", required_argument, NULL, 'C' },
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_(img_store_freep) ImgStore *s = NULL;
@@ -797,18 +817,22 @@ static int cmd_bundle(int argc, char **argv, const CliGlobal *g) {
                         break;
                 case 'm':
                         if (parse_size(optarg, &u) < 0 || u == 0 || u > INT64_MAX)
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "invalid --memory '%s'", optarg), 2;
+                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "invalid --memory '%s'",
+                                                       optarg),
+                                       2;
                         o.memory_limit = (int64_t) u;
                         break;
                 case 'P':
                         if (safe_atou64(optarg, &u) < 0 || u == 0 || u > INT64_MAX)
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "invalid --pids '%s'", optarg), 2;
+                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "invalid --pids '%s'", optarg),
+                                       2;
                         o.pids_limit = (int64_t) u;
                         break;
                 case 'C':
                         cpus = strtod(optarg, &end);
                         if (*end || !(cpus > 0) || cpus > 4096)
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "invalid --cpus '%s'", optarg), 2;
+                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "invalid --cpus '%s'", optarg),
+                                       2;
                         o.cpu_period = 100000;
                         o.cpu_quota = (uint64_t) (cpus * 100000);
                         break;

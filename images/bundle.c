@@ -321,12 +321,13 @@ static int apply_limits(OciConfig *c, const ImgBundleOptions *o) {
         return 0;
 }
 
-int img_bundle_generate(ImgStore *s,
-                        const char *image,
-                        const char *rootfs,
-                        const ImgBundleOptions *opts,
-                        const char *bundle_dir,
-                        char **error_msg) {
+int img_bundle_generate(
+                ImgStore *s,
+                const char *image,
+                const char *rootfs,
+                const ImgBundleOptions *opts,
+                const char *bundle_dir,
+                char **error_msg) {
         static const ImgBundleOptions defaults = {};
         const ImgBundleOptions *o = opts ?: &defaults;
         _cleanup_(oci_image_config_freep) OciImageConfig *ic = NULL;
@@ -365,7 +366,8 @@ int img_bundle_generate(ImgStore *s,
         if (r < 0)
                 return r;
         if (strv_length(c->process->args) == 0)
-                return img_err(error_msg, -EINVAL, "the image sets neither Entrypoint nor Cmd: a command is needed");
+                return img_err(error_msg, -EINVAL,
+                               "the image sets neither Entrypoint nor Cmd: a command is needed");
         strv_free(c->process->env);
         c->process->env = NULL;
         r = build_env(ic, o, &c->process->env);

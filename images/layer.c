@@ -165,17 +165,18 @@ static int resolve_parent(Builder *b, const char *path, char *const *comps, size
                         return img_err(b->error_msg, -ENOTDIR, "'%s': '%s' is not a directory", path, via);
                 }
                 /* Missing: inherit from below. Deleted by a whiteout in this layer: a new, opaque one. */
-                if (!c) {
+                bool whited_out = c;
+                if (!whited_out) {
                         r = implicit_attr(b, path, comps, i + 1, &implicit);
                         if (r < 0)
                                 return r;
                 }
-                r = sqfs_writer_add(b->w, dir, comps[i], &implicit, &dir);
+                r = sqfs_writer_add(b->w, dir, comps[i], &implicit, &dir); /* frees c */
                 if (r < 0)
                         return r;
                 sqfs_node_set_flags(dir, SQFS_NODE_IMPLICIT);
                 b->implicit++;
-                if (c) {
+                if (whited_out) {
                         r = mark_opaque(b, dir);
                         if (r < 0)
                                 return r;
@@ -316,10 +317,12 @@ static int add_entry(Builder *b, const TarEntry *e) {
                         sqfs_node_set_flags(existing, flags & ~SQFS_NODE_IMPLICIT);
                         return (flags & SQFS_NODE_OPAQUE) ? mark_opaque(b, existing) : 0;
                 }
-                r = sqfs_writer_add(b->w, dir, name, &a, &node);
+                /* Deleted below by a whiteout of this layer and recreated: the lower one must not show. */
+                bool was_whiteout = existing && sqfs_node_is_whiteout(existing);
+                r = sqfs_writer_add(b->w, dir, name, &a, &node); /* frees existing */
                 if (r < 0)
                         return r;
-                return existing && sqfs_node_is_whiteout(existing) ? mark_opaque(b, node) : 0;
+                return was_whiteout ? mark_opaque(b, node) : 0;
         case TAR_REG:
                 a.mode = S_IFREG | e->mode;
                 r = sqfs_writer_add(b->w, dir, name, &a, NULL);

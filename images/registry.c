@@ -33,9 +33,8 @@
 #define HEADER_MAX 8192
 #define BACKOFF_MS 250
 
-static const char accept_manifests[] =
-        "Accept: " OCI_MEDIA_TYPE_INDEX ", " OCI_MEDIA_TYPE_MANIFEST ", " DOCKER_MEDIA_TYPE_MANIFEST_LIST
-        ", " DOCKER_MEDIA_TYPE_MANIFEST;
+static const char accept_manifests[] = "Accept: " OCI_MEDIA_TYPE_INDEX ", " OCI_MEDIA_TYPE_MANIFEST
+                                       ", " DOCKER_MEDIA_TYPE_MANIFEST_LIST ", " DOCKER_MEDIA_TYPE_MANIFEST;
 
 typedef struct Registry {
         ImgStore *s;
@@ -126,7 +125,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *userdata) {
         r->written += len;
         if (r->rg->job && r->digest && r->written - r->reported >= 512 * 1024) {
                 r->reported = r->written;
-                img_job_report(r->rg->job, IMG_PROGRESS_BYTES, "layer", r->digest, r->index, r->written, r->total);
+                img_job_report(r->rg->job, IMG_PROGRESS_BYTES, "layer", r->digest, r->index, r->written,
+                               r->total);
         }
         return len;
 }
@@ -211,7 +211,8 @@ static int auth_file_candidates(const Registry *rg, char ***ret) {
                 return -ENOMEM;
         if (xasprintf(&p, "%s/auth.json", rg->s->root) < 0 || strv_push(&l, p) < 0)
                 return -ENOMEM;
-        if ((e = getenv("XDG_RUNTIME_DIR")) && (xasprintf(&p, "%s/containers/auth.json", e) < 0 || strv_push(&l, p) < 0))
+        if ((e = getenv("XDG_RUNTIME_DIR")) &&
+            (xasprintf(&p, "%s/containers/auth.json", e) < 0 || strv_push(&l, p) < 0))
                 return -ENOMEM;
         if ((e = getenv("HOME"))) {
                 if (xasprintf(&p, "%s/.config/containers/auth.json", e) < 0 || strv_push(&l, p) < 0)
@@ -241,10 +242,12 @@ static int load_credentials(Registry *rg) {
                 if (r == -ENOENT && !rg->o->auth_file)
                         continue;
                 if (r < 0)
-                        return img_err(rg->error_msg, r, "cannot read credentials from '%s': %s", *f, strerror(-r));
+                        return img_err(rg->error_msg, r, "cannot read credentials from '%s': %s", *f,
+                                       strerror(-r));
                 r = json_parse(text, len, &root, &msg);
                 if (r < 0)
-                        return img_err(rg->error_msg, r, "credentials file '%s': %s", *f, msg ?: "invalid JSON");
+                        return img_err(rg->error_msg, r, "credentials file '%s': %s", *f,
+                                       msg ?: "invalid JSON");
                 auths = json_get(root, "auths");
                 if (!auths || !YAJL_IS_OBJECT(auths))
                         continue;
@@ -264,8 +267,8 @@ static int load_credentials(Registry *rg) {
                                 continue;
                         if (!a || !YAJL_IS_STRING(a) || base64_decode_str(YAJL_GET_STRING(a), &decoded) < 0 ||
                             !(colon = strchr(decoded, ':')))
-                                return img_err(rg->error_msg, -EINVAL, "credentials file '%s': invalid \"auth\" for '%s'",
-                                               *f, key);
+                                return img_err(rg->error_msg, -EINVAL,
+                                               "credentials file '%s': invalid \"auth\" for '%s'", *f, key);
                         *colon = '\0';
                         rg->user = strdup(decoded);
                         rg->password = strdup(colon + 1);
@@ -415,7 +418,11 @@ static int perform(Registry *rg, const Request *req, Response *resp) {
         if (c != CURLE_OK)
                 r = transient_curl(c) ? -EAGAIN : -ECONNREFUSED;
         if (r < 0)
-                img_err(rg->error_msg, r, "%s: %s", req->url, curl_easy_strerror(c));
+                img_err(rg->error_msg, r, "%s: %s%s", req->url, curl_easy_strerror(c),
+                        c == CURLE_SSL_CONNECT_ERROR && !rg->o->plain_http
+                                        ? " (a plain HTTP registry? then use --plain-http)"
+                                        : c == CURLE_PEER_FAILED_VERIFICATION ? " (unknown CA? see --ca-file)"
+                                                                              : "");
         return r;
 }
 
@@ -427,12 +434,14 @@ static int fetch_token(Registry *rg, const char *challenge) {
         JsonVal tok;
         int r;
 
-        if (parse_challenge(challenge, &scheme, &realm, &service, &scope) < 0 || strcasecmp(scheme, "Bearer") != 0 ||
-            !realm)
-                return img_err(rg->error_msg, -EACCES, "%s: unsupported authentication challenge '%s'", rg->host,
-                               challenge);
-        if (!startswith(realm, "https://") && !(startswith(realm, "http://") && (rg->o->plain_http || rg->o->insecure)))
-                return img_err(rg->error_msg, -EACCES, "%s: refusing token realm '%s' (not https)", rg->host, realm);
+        if (parse_challenge(challenge, &scheme, &realm, &service, &scope) < 0 ||
+            strcasecmp(scheme, "Bearer") != 0 || !realm)
+                return img_err(rg->error_msg, -EACCES, "%s: unsupported authentication challenge '%s'",
+                               rg->host, challenge);
+        if (!startswith(realm, "https://") &&
+            !(startswith(realm, "http://") && (rg->o->plain_http || rg->o->insecure)))
+                return img_err(rg->error_msg, -EACCES, "%s: refusing token realm '%s' (not https)", rg->host,
+                               realm);
         if (service)
                 esc_service = curl_easy_escape(rg->curl, service, 0);
         if (scope)
@@ -443,14 +452,16 @@ static int fetch_token(Registry *rg, const char *challenge) {
         curl_free(esc_scope);
         if (r < 0)
                 return -ENOMEM;
-        r = perform(rg, &(Request){ .url = url, .basic_user = rg->user, .basic_password = rg->password }, &resp);
+        r = perform(rg, &(Request){ .url = url, .basic_user = rg->user, .basic_password = rg->password },
+                    &resp);
         if (r < 0)
                 return r;
         if (resp.status == 401 || resp.status == 403)
-                return img_err(rg->error_msg, -EACCES, "%s: the token server refused %s (HTTP %ld)", rg->host,
-                               rg->user ? "the credentials" : "anonymous access", resp.status);
+                return img_err(rg->error_msg, -EACCES, "%s: the token server refused %s (HTTP %ld)",
+                               rg->host, rg->user ? "the credentials" : "anonymous access", resp.status);
         if (resp.status != 200)
-                return img_err(rg->error_msg, -EPROTO, "%s: token request failed with HTTP %ld", rg->host, resp.status);
+                return img_err(rg->error_msg, -EPROTO, "%s: token request failed with HTTP %ld", rg->host,
+                               resp.status);
         r = json_parse(resp.mem ?: "", resp.len, &root, NULL);
         tok = r >= 0 ? json_get(root, "token") : NULL;
         if (!tok || !YAJL_IS_STRING(tok))
@@ -467,8 +478,13 @@ static int fetch_token(Registry *rg, const char *challenge) {
  * A registry request with authentication and retries. prepare() resets the
  * response sink before every attempt (a download starts over).
  */
-static int request(Registry *rg, const char *url, const char *accept, Response *resp,
-                   int (*prepare)(Response *resp, void *userdata), void *userdata) {
+static int request(
+                Registry *rg,
+                const char *url,
+                const char *accept,
+                Response *resp,
+                int (*prepare)(Response *resp, void *userdata),
+                void *userdata) {
         bool authed_once = false;
         int r;
 
@@ -484,20 +500,24 @@ static int request(Registry *rg, const char *url, const char *accept, Response *
                 }
                 free(*rg->error_msg);
                 *rg->error_msg = NULL;
-                r = perform(rg, &(Request){ .url = url, .accept = accept, .use_token = true,
-                                            .basic_user = rg->token ? NULL : rg->user,
-                                            .basic_password = rg->token ? NULL : rg->password },
+                r = perform(rg,
+                            &(Request){ .url = url,
+                                        .accept = accept,
+                                        .use_token = true,
+                                        .basic_user = rg->token ? NULL : rg->user,
+                                        .basic_password = rg->token ? NULL : rg->password },
                             resp);
                 if (r == -EAGAIN || (r >= 0 && transient_status(resp->status))) {
                         if (attempt + 1 >= rg->retries) {
                                 if (r >= 0)
-                                        return img_err(rg->error_msg, -EAGAIN, "%s: HTTP %ld after %u attempts", url,
-                                                       resp->status, attempt + 1);
+                                        return img_err(rg->error_msg, -EAGAIN,
+                                                       "%s: HTTP %ld after %u attempts", url, resp->status,
+                                                       attempt + 1);
                                 return r;
                         }
                         if (rg->job)
-                                img_job_report(rg->job, IMG_PROGRESS_RETRY, "layer", resp->digest, resp->index, 0,
-                                               resp->total);
+                                img_job_report(rg->job, IMG_PROGRESS_RETRY, "layer", resp->digest,
+                                               resp->index, 0, resp->total);
                         backoff(attempt);
                         continue;
                 }
@@ -514,7 +534,8 @@ static int request(Registry *rg, const char *url, const char *accept, Response *
                 }
                 if (resp->status == 401)
                         return img_err(rg->error_msg, -EACCES, "%s: authentication required%s", rg->host,
-                                       rg->user ? " (the credentials were refused)" : " (no credentials found)");
+                                       rg->user ? " (the credentials were refused)"
+                                                : " (no credentials found)");
                 if (resp->status == 403)
                         return img_err(rg->error_msg, -EACCES, "%s: access to %s denied", rg->host, rg->repo);
                 if (resp->status == 404)
@@ -533,8 +554,15 @@ static int reset_mem(Response *resp, void *userdata) {
         return 0;
 }
 
-static int fetch_small(Registry *rg, const char *kind, const char *ref, const char *accept, uint64_t max,
-                       char **ret, size_t *ret_len, char **ret_type) {
+static int fetch_small(
+                Registry *rg,
+                const char *kind,
+                const char *ref,
+                const char *accept,
+                uint64_t max,
+                char **ret,
+                size_t *ret_len,
+                char **ret_type) {
         _cleanup_(response_done) Response resp = { .fd = -EBADF, .limit = max };
         _cleanup_free_ char *url = NULL;
         int r;
@@ -564,8 +592,8 @@ static int src_read_blob(void *userdata, ImgJob *j, const char *digest, uint64_t
         if (r < 0)
                 return r;
         if (len != size)
-                return img_err(rg->error_msg, -EBADMSG, "blob %s is %zu bytes, but %" PRIu64 " were declared", digest,
-                               len, size);
+                return img_err(rg->error_msg, -EBADMSG,
+                               "blob %s is %zu bytes, but %" PRIu64 " were declared", digest, len, size);
         r = img_verify_digest(buf, len, digest, rg->error_msg);
         if (r < 0)
                 return r;
@@ -596,8 +624,13 @@ static int reset_file(Response *resp, void *userdata) {
 }
 
 /* Download a layer blob into the staging directory, verified; the import reads it from there. */
-static int src_open_layer(void *userdata, ImgJob *j, unsigned index, const ImgJobLayer *l, ImgStream **ret,
-                          bool *ret_staged) {
+static int src_open_layer(
+                void *userdata,
+                ImgJob *j,
+                unsigned index,
+                const ImgJobLayer *l,
+                ImgStream **ret,
+                bool *ret_staged) {
         Registry *rg = userdata;
         _cleanup_(response_done) Response resp = { .fd = -EBADF };
         _cleanup_(img_hash_freep) ImgHash *h = NULL;
@@ -616,7 +649,9 @@ static int src_open_layer(void *userdata, ImgJob *j, unsigned index, const ImgJo
         if (r < 0)
                 return img_err(rg->error_msg, r, "cannot stage a download: %s", strerror(-r));
         d = (Download){ .fd = fd, .hash = &h, .alg = alg };
-        resp = (Response){ .fd = fd, .rg = rg, .limit = l->size, .digest = l->digest, .index = index, .total = l->size };
+        resp = (Response){
+                .fd = fd, .rg = rg, .limit = l->size, .digest = l->digest, .index = index, .total = l->size
+        };
         rg->job = j;
         r = request(rg, url, NULL, &resp, reset_file, &d);
         rg->job = NULL;
@@ -629,7 +664,8 @@ static int src_open_layer(void *userdata, ImgJob *j, unsigned index, const ImgJo
                 return img_err(rg->error_msg, -EBADMSG, "blob %s: got %" PRIu64 " bytes, expected %" PRIu64,
                                l->digest, resp.written, l->size);
         if (!streq(got, l->digest))
-                return img_err(rg->error_msg, -EBADMSG, "blob %s: digest mismatch (content is %s)", l->digest, got);
+                return img_err(rg->error_msg, -EBADMSG, "blob %s: digest mismatch (content is %s)",
+                               l->digest, got);
         r = img_blob_path(l->digest, &final);
         if (r < 0)
                 return r;
@@ -692,7 +728,8 @@ int img_pull(ImgStore *s, const char *ref, const ImgPullOptions *opts, char **re
         _cleanup_(img_ref_done) ImgRef parsed = {};
         _cleanup_(img_job_freep) ImgJob *j = NULL;
         _cleanup_(oci_index_freep) OciIndex *idx = NULL;
-        _cleanup_free_ char *text = NULL, *type = NULL, *name = NULL, *tagged = NULL, *source = NULL, *msg = NULL;
+        _cleanup_free_ char *text = NULL, *type = NULL, *name = NULL, *tagged = NULL, *source = NULL,
+                            *msg = NULL;
         _cleanup_strv_free_ char **names = NULL;
         char digest[IMG_DIGEST_MAX], *local_msg = NULL;
         const char *wanted;
@@ -719,8 +756,8 @@ int img_pull(ImgStore *s, const char *ref, const ImgPullOptions *opts, char **re
         /* docker.io is the name; its API lives at registry-1.docker.io. */
         rg->host = strdup(streq(parsed.domain, "docker.io") ? "registry-1.docker.io" : parsed.domain);
         rg->repo = strdup(parsed.path);
-        if (!rg->curl || !rg->host || !rg->repo || xasprintf(&rg->base, "%s://%s", o->plain_http ? "http" : "https",
-                                                               rg->host) < 0) {
+        if (!rg->curl || !rg->host || !rg->repo ||
+            xasprintf(&rg->base, "%s://%s", o->plain_http ? "http" : "https", rg->host) < 0) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -736,7 +773,8 @@ int img_pull(ImgStore *s, const char *ref, const ImgPullOptions *opts, char **re
         if (r < 0)
                 goto out;
         if (parsed.digest && !streq(digest, parsed.digest)) {
-                r = img_err(error_msg, -EBADMSG, "manifest digest mismatch: got %s, asked for %s", digest, parsed.digest);
+                r = img_err(error_msg, -EBADMSG, "manifest digest mismatch: got %s, asked for %s", digest,
+                            parsed.digest);
                 goto out;
         }
         if (manifest_kind(text, len, type, &is_index) < 0) {
@@ -761,7 +799,8 @@ int img_pull(ImgStore *s, const char *ref, const ImgPullOptions *opts, char **re
                 text = NULL;
                 free(type);
                 type = NULL;
-                r = fetch_small(rg, "manifests", d->digest, accept_manifests, s->limits.max_manifest, &text, &len, &type);
+                r = fetch_small(rg, "manifests", d->digest, accept_manifests, s->limits.max_manifest, &text,
+                                &len, &type);
                 if (r < 0)
                         goto out;
                 r = img_verify_digest(text, len, d->digest, error_msg);

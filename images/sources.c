@@ -61,7 +61,6 @@ DEFINE_CLEANUP_FUNC(ImgFiles *, files_free);
 
 /* Normalize an archive member name; NULL for names that leave the archive. */
 static char *normalize_member(const char *base_dir, const char *path) {
-        _cleanup_strv_free_ char **parts = NULL;
         _cleanup_free_ char *joined = NULL;
         char **stack;
         size_t n = 0, len = 0;
@@ -258,9 +257,9 @@ static int files_read_blob(ImgFiles *f, const char *digest, uint64_t size, uint6
         r = blob_member(digest, &path);
         if (r < 0)
                 return img_err(f->error_msg, r, "invalid digest '%s'", digest ?: "");
+        if (!files_exists(f, path))
+                return img_err(f->error_msg, -ENOENT, "blob %s is missing", digest);
         r = files_read(f, path, max, &buf, &len);
-        if (r == -ENOENT)
-                return img_err(f->error_msg, r, "blob %s is missing", digest);
         if (r < 0)
                 return r;
         if (size != UINT64_MAX && len != size)
@@ -306,6 +305,8 @@ static int src_open_layer(
 
 /* ------------------------------------------------------------------ names */
 
+static const char *const archive_extensions[] = { ".tar.gz", ".tar.zst", ".tgz", ".tar", ".oci" };
+
 /* A default repository name from a file name: "debian-12.tar.gz" -> "debian-12". */
 static int name_from_path(const char *path, char **ret) {
         _cleanup_free_ char *copy = strdup(path), *s = NULL;
@@ -328,7 +329,7 @@ static int name_from_path(const char *path, char **ret) {
                                 : '-';
         }
         s[n] = '\0';
-        FOREACH_ARRAY(ext, ((const char *[]){ ".tar.gz", ".tar.zst", ".tgz", ".tar", ".oci" }), 5)
+        FOREACH_ARRAY(ext, archive_extensions, ELEMENTSOF(archive_extensions))
                 if (endswith(s, *ext) && strlen(s) > strlen(*ext)) {
                         s[strlen(s) - strlen(*ext)] = '\0';
                         break;
@@ -834,26 +835,26 @@ static int open_archive(ImgJob *j, int fd, char **error_msg, int *ret_fd) {
         return 0;
 }
 
-/* "PATH" if it exists, else "PATH:REF" split at the last ':'. */
+/* "PATH" if it exists, else "PATH:REF" split at the first ':' after which PATH exists (refs may hold ':'). */
 static int split_source(const char *source, char **ret_path, char **ret_ref) {
         _cleanup_free_ char *path = NULL, *ref = NULL;
-        const char *colon = strrchr(source, ':');
         struct stat st;
 
-        if (stat(source, &st) >= 0 || !colon || colon == source || strchr(colon, '/')) {
-                path = strdup(source);
-                if (!path)
-                        return -ENOMEM;
-        } else {
-                path = strndup(source, (size_t) (colon - source));
-                ref = strdup(colon + 1);
-                if (!path || !ref)
-                        return -ENOMEM;
-                if (!*ref) {
-                        free(ref);
-                        ref = NULL;
+        if (stat(source, &st) < 0)
+                for (const char *c = strchr(source, ':'); c; c = strchr(c + 1, ':')) {
+                        _cleanup_free_ char *p = strndup(source, (size_t) (c - source));
+                        if (!p)
+                                return -ENOMEM;
+                        if (c > source && c[1] && stat(p, &st) >= 0) {
+                                path = TAKE_PTR(p);
+                                ref = strdup(c + 1);
+                                if (!ref)
+                                        return -ENOMEM;
+                                break;
+                        }
                 }
-        }
+        if (!path && !(path = strdup(source)))
+                return -ENOMEM;
         *ret_path = TAKE_PTR(path);
         *ret_ref = TAKE_PTR(ref);
         return 0;

@@ -25,6 +25,8 @@ static const char *const store_dirs[] = {
         "blobs", "blobs/sha256", "blobs/sha512", "layers", "images", "mnt", "tmp",
 };
 
+static const char *const store_locks[] = { "lock", "refs.lock" };
+
 static bool in_initial_userns(void) {
         _cleanup_free_ char *line = NULL;
         unsigned a, b, c;
@@ -63,6 +65,13 @@ int img_store_open(const char *root, unsigned flags, ImgStore **ret, char **erro
         FOREACH_ARRAY(d, store_dirs, ELEMENTSOF(store_dirs))
                 if (mkdirat(s->dirfd, *d, 0700) < 0 && errno != EEXIST)
                         return img_err(error_msg, -errno, "cannot create '%s/%s': %m", s->dir, *d);
+        /* The lock files exist from the start, so that taking a lock never changes the store. */
+        FOREACH_ARRAY(l, store_locks, ELEMENTSOF(store_locks)) {
+                int fd = openat(s->dirfd, *l, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0)
+                        return img_err(error_msg, -errno, "cannot create '%s/%s': %m", s->dir, *l);
+                safe_close(fd);
+        }
         *ret = TAKE_PTR(s);
         return 0;
 }

@@ -17,7 +17,7 @@ const ImgLimits img_default_limits = {
         .max_archive_entries = 100000,
 };
 
-static int img_err_va(char **error_msg, int r, bool wrap, const char *fmt, va_list ap) {
+_printf_(4, 0) static int img_err_va(char **error_msg, int r, bool wrap, const char *fmt, va_list ap) {
         _cleanup_free_ char *msg = NULL;
         int e = ERRNO_VALUE(r);
 

@@ -383,3 +383,212 @@ int convert_tar(const void *tar, size_t len, bool allow_devices, ImgLayerResult 
                 img_layer_result_done(&res);
         return TAKE_FD(out);
 }
+
+/* ------------------------------------------------------------ image kits */
+
+#include <dirent.h>
+#include <ftw.h>
+
+void tmpdir_new(TmpDir *t) {
+        snprintf(t->path, sizeof(t->path), "/tmp/aula-test-XXXXXX");
+        assert(mkdtemp(t->path));
+        t->fd = open(t->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert(t->fd >= 0);
+}
+
+static int rm_one(const char *p, const struct stat *st, int type, struct FTW *f) {
+        (void) st;
+        (void) f;
+        if (type == FTW_DP)
+                rmdir(p);
+        else
+                unlink(p);
+        return 0;
+}
+
+void tmpdir_done(TmpDir *t) {
+        close(t->fd);
+        nftw(t->path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void write_at(int dirfd, const char *path, const void *p, size_t n) {
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash = strrchr(dir, '/');
+        int fd;
+
+        if (slash) {
+                *slash = '\0';
+                for (char *q = dir; (q = strchr(q, '/')); q++) {
+                        *q = '\0';
+                        mkdirat(dirfd, dir, 0755);
+                        *q = '/';
+                }
+                mkdirat(dirfd, dir, 0755);
+        }
+        fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert(fd >= 0);
+        assert(loop_write(fd, p, n) >= 0);
+        close(fd);
+}
+
+void layout_blob(int dirfd, const void *p, size_t n, char *digest) {
+        char path[128];
+        assert(img_digest_buffer(p, n, digest) >= 0);
+        snprintf(path, sizeof(path), "blobs/sha256/%s", digest + 7);
+        write_at(dirfd, path, p, n);
+}
+
+void kit_layer(KitLayer *l, const TarB *tar, char compression) {
+        *l = (KitLayer){};
+        assert(img_digest_buffer(tar->out.data, tar->out.len, l->diff_id) >= 0);
+        if (compression == 'g') {
+                gzip_buf(tar->out.data, tar->out.len, &l->blob);
+                l->media_type = "application/vnd.oci.image.layer.v1.tar+gzip";
+        } else if (compression == 'z') {
+                zstd_buf(tar->out.data, tar->out.len, &l->blob);
+                l->media_type = "application/vnd.oci.image.layer.v1.tar+zstd";
+        } else {
+                buf_add(&l->blob, tar->out.data, tar->out.len);
+                l->media_type = "application/vnd.oci.image.layer.v1.tar";
+        }
+        assert(img_digest_buffer(l->blob.data, l->blob.len, l->digest) >= 0);
+}
+
+char *kit_config(const KitLayer *layers, size_t n, const char *arch) {
+        Buf b = {};
+        char tmp[1024];
+
+        snprintf(tmp, sizeof(tmp),
+                 "{\"architecture\":\"%s\",\"os\":\"linux\",\"created\":\"2024-01-02T03:04:05Z\","
+                 "\"config\":{\"Env\":[\"PATH=/bin\",\"LANG=C\"],\"Cmd\":[\"/bin/sh\"],\"WorkingDir\":\"/srv\","
+                 "\"User\":\"student\",\"StopSignal\":\"SIGINT\",\"Labels\":{\"lab\":\"1\",\"org.aula.isolation\":\"container\"}},"
+                 "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[",
+                 arch);
+        buf_add(&b, tmp, strlen(tmp));
+        for (size_t i = 0; i < n; i++) {
+                snprintf(tmp, sizeof(tmp), "%s\"%s\"", i ? "," : "", layers[i].diff_id);
+                buf_add(&b, tmp, strlen(tmp));
+        }
+        buf_add(&b, "]}}", 4);
+        return (char *) b.data;
+}
+
+char *kit_manifest(
+                const char *config_digest,
+                size_t config_size,
+                const char *config_type,
+                const KitLayer *layers,
+                size_t n) {
+        Buf b = {};
+        char tmp[512];
+
+        snprintf(tmp, sizeof(tmp),
+                 "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                 "\"config\":{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[",
+                 config_type, config_digest, config_size);
+        buf_add(&b, tmp, strlen(tmp));
+        for (size_t i = 0; i < n; i++) {
+                snprintf(tmp, sizeof(tmp), "%s{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}",
+                         i ? "," : "", layers[i].media_type, layers[i].digest, layers[i].blob.len);
+                buf_add(&b, tmp, strlen(tmp));
+        }
+        buf_add(&b, "]}", 3);
+        return (char *) b.data;
+}
+
+void kit_layout(int dirfd, KitLayer *layers, size_t n, const char *ref, char *mdigest) {
+        _cleanup_free_ char *cfg = kit_config(layers, n, img_host_arch()), *man = NULL;
+        char cdigest[IMG_DIGEST_MAX], idx[1024];
+
+        for (size_t i = 0; i < n; i++) {
+                char d[IMG_DIGEST_MAX];
+                layout_blob(dirfd, layers[i].blob.data, layers[i].blob.len, d);
+        }
+        layout_blob(dirfd, cfg, strlen(cfg), cdigest);
+        man = kit_manifest(cdigest, strlen(cfg), "application/vnd.oci.image.config.v1+json", layers, n);
+        layout_blob(dirfd, man, strlen(man), mdigest);
+        snprintf(idx, sizeof(idx),
+                 "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                 "\"digest\":\"%s\",\"size\":%zu%s%s%s}]}",
+                 mdigest, strlen(man), ref ? ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"" : "",
+                 ref ?: "", ref ? "\"}" : "");
+        write_at(dirfd, "index.json", idx, strlen(idx));
+        write_at(dirfd, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30);
+}
+
+static Buf listing;
+static size_t listing_root;
+
+static int list_one(const char *p, const struct stat *st, int type, struct FTW *f) {
+        (void) st;
+        (void) type;
+        (void) f;
+        if (endswith(p, ".lock"))
+                return 0;
+        buf_add(&listing, p + listing_root, strlen(p + listing_root));
+        buf_add(&listing, "\n", 1);
+        return 0;
+}
+
+static int cmp_lines(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+char *tree_listing(const char *dir) {
+        char **lines = NULL;
+        size_t n = 0;
+        Buf out = {};
+
+        listing = (Buf){};
+        listing_root = strlen(dir);
+        nftw(dir, list_one, 16, FTW_PHYS);
+        buf_add(&listing, "", 1);
+        for (char *l = strtok((char *) listing.data, "\n"); l; l = strtok(NULL, "\n")) {
+                lines = realloc(lines, (n + 1) * sizeof(char *));
+                lines[n++] = l;
+        }
+        qsort(lines, n, sizeof(char *), cmp_lines);
+        for (size_t i = 0; i < n; i++) {
+                buf_add(&out, lines[i], strlen(lines[i]));
+                buf_add(&out, "\n", 1);
+        }
+        buf_add(&out, "", 1);
+        free(lines);
+        buf_done(&listing);
+        return (char *) out.data;
+}
+
+static TarB *tar_out;
+static size_t tar_root;
+
+static int tar_one(const char *p, const struct stat *st, int type, struct FTW *f) {
+        char name[4096];
+        (void) f;
+        if (strlen(p) <= tar_root)
+                return 0;
+        snprintf(name, sizeof(name), "%s%s", p + tar_root + 1, type == FTW_D ? "/" : "");
+        if (type == FTW_D)
+                tb_dir(tar_out, name);
+        else if (type == FTW_F) {
+                char *data;
+                size_t len;
+                assert(read_full_file_at(AT_FDCWD, p, SIZE_MAX / 2, &data, &len) >= 0);
+                tb_entry(tar_out, '0', name, NULL, st->st_mode & 07777, data, len, 0, 0);
+                free(data);
+        } else if (type == FTW_SL) {
+                char target[4096] = {};
+                assert(readlink(p, target, sizeof(target) - 1) >= 0);
+                tb_symlink(tar_out, name, target);
+        }
+        return 0;
+}
+
+void tar_directory(const char *dir, Buf *out) {
+        TarB t = {};
+        tar_out = &t;
+        tar_root = strlen(dir);
+        nftw(dir, tar_one, 16, FTW_PHYS);
+        tb_end(&t);
+        *out = t.out;
+        buf_done(&t.pax);
+}

@@ -74,3 +74,47 @@ const SqEntry *sq_find(const SqImage *img, const char *path);
 
 /* Convert tar bytes (maybe compressed) into a squashfs in a memfd; returns the fd or -errno. */
 int convert_tar(const void *tar, size_t len, bool allow_devices, ImgLayerResult *ret_res, char **error_msg);
+
+/* ------------------------------------------------------------ image kits */
+
+/* A temporary directory, removed by tmpdir_done(). */
+typedef struct TmpDir {
+        char path[64];
+        int fd;
+} TmpDir;
+
+void tmpdir_new(TmpDir *t);
+void tmpdir_done(TmpDir *t);
+
+/* Write a blob into <dirfd>/blobs/sha256/<hex>; digest (IMG_DIGEST_MAX) receives its digest. */
+void layout_blob(int dirfd, const void *p, size_t n, char *digest);
+
+typedef struct KitLayer {
+        Buf blob; /* as stored (maybe compressed) */
+        const char *media_type;
+        char digest[IMG_DIGEST_MAX];
+        char diff_id[IMG_DIGEST_MAX];
+} KitLayer;
+
+/* A layer from a finished tar builder: compression 'g' gzip, 'z' zstd, 0 none. */
+void kit_layer(KitLayer *l, const TarB *tar, char compression);
+/* A config text for the given layers (diff_ids), with some runtime settings. */
+char *kit_config(const KitLayer *layers, size_t n, const char *arch);
+/* A manifest text. */
+char *kit_manifest(
+                const char *config_digest,
+                size_t config_size,
+                const char *config_type,
+                const KitLayer *layers,
+                size_t n);
+/*
+ * Write a whole OCI layout into dirfd (blobs of the layers, config and manifest; index.json with one
+ * descriptor carrying ref). Returns the manifest digest in mdigest.
+ */
+void kit_layout(int dirfd, KitLayer *layers, size_t n, const char *ref, char *mdigest);
+/* Write a file relative to dirfd. */
+void write_at(int dirfd, const char *path, const void *p, size_t n);
+/* Sorted list of every path under dir (for "the store is unchanged" checks), ignoring *.lock files. */
+char *tree_listing(const char *dir);
+/* Tar up a directory tree (regular files and dirs only) into a Buf, as an archive source. */
+void tar_directory(const char *dir, Buf *out);
