@@ -38,7 +38,8 @@ int img_path_split(const char *path, size_t max_path, char ***ret, char **error_
 
         if (strlen(path) > max_path)
                 return img_err(error_msg, -ENAMETOOLONG, "path is longer than %zu bytes", max_path);
-        if (path[0] == '/')
+        /* "/" alone names the root (umoci writes it so); any other absolute path is refused. */
+        if (path[0] == '/' && path[strspn(path, "/")] != '\0')
                 return img_err(error_msg, -EPERM, "'%s' is an absolute path", path);
         for (const char *p = path; *p;) {
                 size_t len = strcspn(p, "/");

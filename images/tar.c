@@ -476,10 +476,32 @@ int tar_next(TarReader *t, const TarEntry **ret) {
 
         if (t->done)
                 return 0;
-        r = skip_bytes(t, t->data_left + t->padding);
+        r = skip_bytes(t, t->data_left);
         if (r < 0)
                 return r;
-        t->data_left = t->padding = 0;
+        t->data_left = 0;
+        if (t->padding > 0) {
+                /*
+                 * The end of input where the padding of the last entry should start is taken as the
+                 * end of the archive: some writers (umoci insert) stop there, and Go's archive/tar,
+                 * which docker and containerd use, reads such layers the same way. The data itself
+                 * was complete, and the digests vouch for the rest.
+                 */
+                uint8_t pad[BLOCK];
+                ssize_t n = t->in->read(t->in, pad, 1);
+                if (n < 0)
+                        return (int) n;
+                if (n == 0) {
+                        entry_done(&t->entry);
+                        t->done = true;
+                        return 0;
+                }
+                t->offset += 1;
+                r = skip_bytes(t, t->padding - 1);
+                if (r < 0)
+                        return r;
+                t->padding = 0;
+        }
         entry_done(&t->entry);
 
         for (;;) {

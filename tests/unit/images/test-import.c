@@ -146,8 +146,9 @@ TEST(reimport_uses_the_store) {
         kit_layout(e.src.fd, l, 2, "x", mdigest);
         ASSERT_OK(img_import(e.s, e.src.path, NULL, NULL, &e.msg));
         before = tree_listing(e.root.path);
-        ASSERT_OK(img_import(e.s, e.src.path, &(ImgImportOptions){ .progress = count_cached, .userdata = &cached }, NULL,
-                             &e.msg));
+        ASSERT_OK(img_import(
+                        e.s, e.src.path,
+                        &(ImgImportOptions){ .progress = count_cached, .userdata = &cached }, NULL, &e.msg));
         after = tree_listing(e.root.path);
         ASSERT_EQ(cached, 2);
         ASSERT_STREQ(before, after);
@@ -217,12 +218,14 @@ static void docker_archive(Env *e, const char *name, KitLayer *layers, size_t n,
         snprintf(path, sizeof(path), "%s.json", cdigest + 7);
         write_at(d.fd, path, cfg, strlen(cfg));
         off = strlen(manifest);
-        off += (size_t) snprintf(manifest + off, sizeof(manifest) - off, "%s\",\"RepoTags\":%s,\"Layers\":[", path,
-                                 tags);
+        off += (size_t) snprintf(
+                        manifest + off, sizeof(manifest) - off, "%s\",\"RepoTags\":%s,\"Layers\":[", path,
+                        tags);
         for (size_t i = 0; i < n; i++) {
                 snprintf(path, sizeof(path), "%.12s/layer.tar", layers[i].diff_id + 7 + i);
                 write_at(d.fd, path, layers[i].blob.data, layers[i].blob.len);
-                off += (size_t) snprintf(manifest + off, sizeof(manifest) - off, "%s\"%s\"", i ? "," : "", path);
+                off += (size_t) snprintf(
+                                manifest + off, sizeof(manifest) - off, "%s\"%s\"", i ? "," : "", path);
         }
         snprintf(manifest + off, sizeof(manifest) - off, "]}]");
         write_at(d.fd, "manifest.json", manifest, strlen(manifest));
@@ -286,8 +289,10 @@ TEST(index_picks_platform) {
         Env e;
         KitLayer l[1];
         TarB a = {};
-        char m_amd[IMG_DIGEST_MAX], m_arm[IMG_DIGEST_MAX], c1[IMG_DIGEST_MAX], c2[IMG_DIGEST_MAX], inner[IMG_DIGEST_MAX];
-        _cleanup_free_ char *cfg1 = NULL, *cfg2 = NULL, *man1 = NULL, *man2 = NULL, *digest = NULL, *src = NULL;
+        char m_amd[IMG_DIGEST_MAX], m_arm[IMG_DIGEST_MAX], c1[IMG_DIGEST_MAX], c2[IMG_DIGEST_MAX],
+                        inner[IMG_DIGEST_MAX];
+        _cleanup_free_ char *cfg1 = NULL, *cfg2 = NULL, *man1 = NULL, *man2 = NULL, *digest = NULL,
+                            *src = NULL;
         char idx[2048], top[1024];
 
         env_new(&e, 0);
@@ -323,15 +328,18 @@ TEST(index_picks_platform) {
         ASSERT_STREQ(digest, m_amd);
         free(digest);
         digest = NULL;
-        ASSERT_OK(img_import(e.s, e.src.path, &(ImgImportOptions){ .platform = "linux/riscv64", .name = "rv" }, &digest,
-                             &e.msg));
+        ASSERT_OK(img_import(
+                        e.s, e.src.path, &(ImgImportOptions){ .platform = "linux/riscv64", .name = "rv" },
+                        &digest, &e.msg));
         ASSERT_STREQ(digest, m_arm);
-        ASSERT_ERROR(img_import(e.s, e.src.path, &(ImgImportOptions){ .platform = "linux/s390x" }, NULL, &e.msg),
+        ASSERT_ERROR(img_import(e.s, e.src.path, &(ImgImportOptions){ .platform = "linux/s390x" }, NULL,
+                                &e.msg),
                      ENOENT);
         ASSERT_STRCONTAINS(e.msg, "no manifest for linux/s390x");
         free(e.msg);
         e.msg = NULL;
-        ASSERT_ERROR(img_import(e.s, e.src.path, &(ImgImportOptions){ .platform = "linux" }, NULL, &e.msg), EINVAL);
+        ASSERT_ERROR(img_import(e.s, e.src.path, &(ImgImportOptions){ .platform = "linux" }, NULL, &e.msg),
+                     EINVAL);
         (void) src;
         layers_done(l, 1);
         tb_done(&a);
@@ -764,7 +772,8 @@ TEST(gc_clears_abandoned_staging) {
         env_new(&e, 0);
         ASSERT_TRUE(mkdirat(e.s->dirfd, "tmp/import-deadbeef", 0700) == 0);
         write_at(e.s->dirfd, "tmp/import-deadbeef/layer-0.sqfs", "half", 4);
-        write_at(e.s->dirfd, "blobs/sha256/0000000000000000000000000000000000000000000000000000000000000000", "x", 1);
+        write_at(e.s->dirfd, "blobs/sha256/0000000000000000000000000000000000000000000000000000000000000000",
+                 "x", 1);
         ASSERT_OK(img_gc(e.s, &st, &e.msg));
         ASSERT_EQ(st.tmp_removed, 1u);
         ASSERT_EQ(st.blobs_removed, 1u);
@@ -832,9 +841,10 @@ TEST(references) {
         ASSERT_STREQ(r.path, "library/busybox");
         ASSERT_STREQ(r.tag, "latest");
         img_ref_done(&r);
-        ASSERT_OK(img_ref_parse("127.0.0.1:5000/lab/debian:12@sha256:"
-                                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-                                true, &r, &msg));
+        ASSERT_OK(
+                        img_ref_parse("127.0.0.1:5000/lab/debian:12@sha256:"
+                                      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                                      true, &r, &msg));
         ASSERT_STREQ(r.domain, "127.0.0.1:5000");
         ASSERT_STREQ(r.path, "lab/debian");
         ASSERT_STREQ(r.tag, "12");

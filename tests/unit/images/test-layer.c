@@ -27,6 +27,9 @@ TEST(path_split) {
         ASSERT_EQ(img_path_split("./", 4096, &v, &msg), 0);
         strv_free(v);
         v = NULL;
+        ASSERT_EQ(img_path_split("/", 4096, &v, &msg), 0);
+        strv_free(v);
+        v = NULL;
         ASSERT_ERROR(img_path_split("/etc/passwd", 4096, &v, &msg), EPERM);
         ASSERT_STRCONTAINS(msg, "absolute");
         free(msg);

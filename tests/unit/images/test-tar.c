@@ -313,3 +313,26 @@ TEST(base256_numbers) {
         close_tar(&rd);
         tb_done(&b);
 }
+
+TEST(end_of_input_instead_of_padding_is_accepted) {
+        TarB b = {};
+        Reading rd = {};
+        const TarEntry *e;
+        char data[8] = {};
+
+        tb_file(&b, "etc/new", "added\n");
+        b.out.len = 512 + 6; /* no padding, no end marker: what umoci insert writes */
+        open_tar(&rd, &b.out);
+        ASSERT_EQ(tar_next(rd.t, &e), 1);
+        ASSERT_EQ(tar_read(rd.t, data, sizeof(data)), 6);
+        ASSERT_EQ(tar_next(rd.t, &e), 0);
+        close_tar(&rd);
+
+        /* Partial padding is truncation. */
+        b.out.len = 512 + 100;
+        open_tar(&rd, &b.out);
+        ASSERT_EQ(tar_next(rd.t, &e), 1);
+        ASSERT_ERROR(tar_next(rd.t, &e), EPIPE);
+        close_tar(&rd);
+        tb_done(&b);
+}
