@@ -261,13 +261,22 @@ static int dec_fill(DecStream *d) {
 }
 
 static ssize_t dec_read_none(DecStream *d, void *buf, size_t len) {
-        if (d->in_pos < d->in_len) {
-                size_t k = MIN(len, d->in_len - d->in_pos);
-                memcpy(buf, d->in + d->in_pos, k);
-                d->in_pos += k;
-                return (ssize_t) k;
+        /* Small reads (tar headers) are served from the buffer, so that the layers below see large ones. */
+        if (d->in_pos == d->in_len) {
+                int r;
+                if (len >= STREAM_BUF || d->in_eof)
+                        return d->in_eof ? 0 : d->inner->read(d->inner, buf, len);
+                d->in_pos = d->in_len = 0;
+                r = dec_fill(d);
+                if (r < 0)
+                        return r;
+                if (d->in_len == 0)
+                        return 0;
         }
-        return d->inner->read(d->inner, buf, len);
+        size_t k = MIN(len, d->in_len - d->in_pos);
+        memcpy(buf, d->in + d->in_pos, k);
+        d->in_pos += k;
+        return (ssize_t) k;
 }
 
 static ssize_t dec_read_gzip(DecStream *d, void *buf, size_t len) {
