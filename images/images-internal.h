@@ -99,6 +99,12 @@ int img_gc_locked(ImgStore *s, int lock_op, ImgGcStats *ret, char **error_msg);
 /* A layer (by the name of its files, "<hex>") mounted for at least one instance. */
 bool img_layer_in_use(ImgStore *s, const char *layer_name);
 
+/* free() that returns NULL, for "p = mfree(p)". */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 /* ----------------------------------------------------------------- errors */
 
 /*

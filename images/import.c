@@ -344,6 +344,105 @@ int img_verify_digest(const void *data, size_t len, const char *digest, char **e
         return 0;
 }
 
+/* Add a staged file's move into the store, once per final path. */
+static int stage_move(ImgJob *j, const char *name, const char *final) {
+        int r;
+
+        if (strv_contains(j->staged, final))
+                return 0;
+        r = img_staging_add(j->st, name, final);
+        if (r >= 0)
+                r = strv_extend(&j->staged, final);
+        return r;
+}
+
+/* Check what the stream was against what the manifest and config promised. */
+static int verify_layer(
+                ImgJob *j,
+                unsigned index,
+                const ImgJobLayer *l,
+                const char *got,
+                uint64_t count,
+                const ImgLayerResult *res,
+                const char *expected_diff_id) {
+        if (l->size != UINT64_MAX && count != l->size)
+                return img_err(j->error_msg, -EBADMSG,
+                               "layer %u: size mismatch: %" PRIu64 " bytes, expected %" PRIu64, index + 1,
+                               count, l->size);
+        if (l->digest && !streq(got, l->digest))
+                return img_err(j->error_msg, -EBADMSG, "layer %u: digest mismatch: got %s, expected %s",
+                               index + 1, got, l->digest);
+        if (!streq(res->diff_id, expected_diff_id))
+                return img_err(j->error_msg, -EBADMSG,
+                               "layer %u: uncompressed content is %s, but the image config says %s",
+                               index + 1, res->diff_id, expected_diff_id);
+        return 0;
+}
+
+/* After a verified conversion: record what the layer is, and stage blob, squashfs and summary. */
+static int stage_layer(
+                ImgJob *j,
+                unsigned index,
+                ImgJobLayer *l,
+                const char *got,
+                uint64_t count,
+                bool copied,
+                ImgLayerResult *res) {
+        _cleanup_free_ char *blob_name = NULL, *sq_name = NULL, *meta_name = NULL, *final = NULL;
+        int r;
+
+        if (!l->digest && !(l->digest = strdup(got)))
+                return -ENOMEM;
+        l->size = count;
+        free(l->diff_id);
+        l->diff_id = strdup(res->diff_id);
+        if (!l->diff_id)
+                return -ENOMEM;
+        l->squashfs_size = res->squashfs_size;
+        if (xasprintf(&blob_name, "layer-%u.blob", index) < 0 ||
+            xasprintf(&sq_name, "layer-%u.sqfs", index) < 0 ||
+            xasprintf(&meta_name, "layer-%u.json", index) < 0)
+                return -ENOMEM;
+
+        if (copied) {
+                r = img_blob_path(l->digest, &final);
+                if (r >= 0)
+                        r = stage_move(j, blob_name, final);
+                if (r < 0)
+                        return r;
+                final = mfree(final);
+        }
+        r = img_layer_path(l->chain_id, ".sqfs", &final);
+        if (r >= 0)
+                r = img_staging_add(j->st, sq_name, final);
+        if (r < 0)
+                return r;
+        final = mfree(final);
+        r = meta_write(j, meta_name, l, res);
+        if (r >= 0)
+                r = img_layer_path(l->chain_id, ".json", &final);
+        if (r >= 0)
+                r = img_staging_add(j->st, meta_name, final);
+        if (r < 0)
+                return img_err(j->error_msg, r, "cannot stage layer %u: %s", index + 1, strerror(-r));
+        l->summary = res->summary;
+        res->summary = (ImgLayerSummary){};
+        return 0;
+}
+
+/* Whether the blob must be copied into the staging area while it is read (not for downloads, not if known). */
+static bool needs_copy(ImgJob *j, const ImgJobLayer *l, bool staged_by_source) {
+        _cleanup_free_ char *final = NULL;
+
+        if (staged_by_source)
+                return false;
+        if (!l->digest)
+                return true;
+        if (img_blob_path(l->digest, &final) < 0)
+                return true;
+        return img_blob_stat(j->s, l->digest, NULL) < 0 && !strv_contains(j->staged, final);
+}
+
 int img_job_convert_layer(
                 ImgJob *j,
                 unsigned index,
@@ -354,7 +453,6 @@ int img_job_convert_layer(
         _cleanup_(img_stream_freep) ImgStream *raw = NULL, *tee = NULL, *prog = NULL;
         _cleanup_(img_hash_freep) ImgHash *h = NULL;
         _cleanup_(img_layer_result_done) ImgLayerResult res = {};
-        _cleanup_free_ char *blob_name = NULL, *sq_name = NULL, *meta_name = NULL, *final = NULL;
         _cleanup_close_ int blob_fd = -EBADF, sq_fd = -EBADF;
         ImgCompression comp;
         ImgLayerOptions o = {
@@ -363,7 +461,7 @@ int img_job_convert_layer(
                 .allow_devices = img_store_allow_devices(j->s),
                 .sqfs = j->sqfs,
         };
-        char got[IMG_DIGEST_MAX], alg[16] = "sha256";
+        char got[IMG_DIGEST_MAX], alg[16] = "sha256", name[64];
         uint64_t count = 0;
         bool staged = false;
         int r;
@@ -385,6 +483,7 @@ int img_job_convert_layer(
                 return img_view_apply(j->view, &l->summary);
         }
 
+        /* One pass: [hash + copy to staging] -> progress -> decompress -> [diff_id] -> tar -> squashfs. */
         img_job_report(j, IMG_PROGRESS_START, "layer", l->digest, index, 0, l->size);
         r = open_fn(userdata, j, index, l, &raw, &staged);
         if (r < 0)
@@ -394,26 +493,20 @@ int img_job_convert_layer(
         r = img_hash_new(alg, &h);
         if (r < 0)
                 return r;
-        if (xasprintf(&blob_name, "layer-%u.blob", index) < 0 ||
-            xasprintf(&sq_name, "layer-%u.sqfs", index) < 0 ||
-            xasprintf(&meta_name, "layer-%u.json", index) < 0)
-                return -ENOMEM;
-        if (l->digest && img_blob_path(l->digest, &final) < 0)
-                return -EINVAL;
-        if (!staged &&
-            !(l->digest && (img_blob_stat(j->s, l->digest, NULL) >= 0 || strv_contains(j->staged, final)))) {
-                r = img_staging_create(j->st, blob_name, &blob_fd);
-                if (r < 0)
-                        return img_err(j->error_msg, r, "cannot stage layer %u: %s", index + 1, strerror(-r));
+        if (needs_copy(j, l, staged)) {
+                snprintf(name, sizeof(name), "layer-%u.blob", index);
+                r = img_staging_create(j->st, name, &blob_fd);
         }
-        r = img_staging_create(j->st, sq_name, &sq_fd);
+        snprintf(name, sizeof(name), "layer-%u.sqfs", index);
+        if (r >= 0)
+                r = img_staging_create(j->st, name, &sq_fd);
         if (r < 0)
                 return img_err(j->error_msg, r, "cannot stage layer %u: %s", index + 1, strerror(-r));
-        r = img_stream_tee(
-                        TAKE_PTR(raw), h, blob_fd, l->size == UINT64_MAX ? UINT64_MAX : l->size, &count, &tee);
-        if (r < 0)
-                return r;
-        r = progress_stream(TAKE_PTR(tee), j, l->digest, index, l->size == UINT64_MAX ? 0 : l->size, &prog);
+        r = img_stream_tee(TAKE_PTR(raw), h, blob_fd, l->size, &count, &tee);
+        if (r >= 0)
+                r = progress_stream(
+                                TAKE_PTR(tee), j, l->digest, index, l->size == UINT64_MAX ? 0 : l->size,
+                                &prog);
         if (r < 0)
                 return r;
         r = img_layer_convert(TAKE_PTR(prog), comp, sq_fd, &o, &res, j->error_msg);
@@ -421,60 +514,12 @@ int img_job_convert_layer(
                 return img_err_wrap(j->error_msg, r, "layer %u (%s)", index + 1, l->digest ?: "archive member");
 
         r = img_hash_final(h, got);
+        if (r >= 0)
+                r = verify_layer(j, index, l, got, count, &res, expected_diff_id);
+        if (r >= 0)
+                r = stage_layer(j, index, l, got, count, blob_fd >= 0, &res);
         if (r < 0)
                 return r;
-        if (l->size != UINT64_MAX && count != l->size)
-                return img_err(j->error_msg, -EBADMSG,
-                               "layer %u: size mismatch: %" PRIu64 " bytes, expected %" PRIu64, index + 1,
-                               count, l->size);
-        if (l->digest && !streq(got, l->digest))
-                return img_err(j->error_msg, -EBADMSG, "layer %u: digest mismatch: got %s, expected %s",
-                               index + 1, got, l->digest);
-        if (expected_diff_id && !streq(res.diff_id, expected_diff_id))
-                return img_err(j->error_msg, -EBADMSG,
-                               "layer %u: uncompressed content is %s, but the image config says %s",
-                               index + 1, res.diff_id, expected_diff_id);
-        if (!l->digest && !(l->digest = strdup(got)))
-                return -ENOMEM;
-        free(final);
-        final = NULL;
-        l->size = count;
-        free(l->diff_id);
-        l->diff_id = strdup(res.diff_id);
-        if (!l->diff_id)
-                return -ENOMEM;
-        l->squashfs_size = res.squashfs_size;
-
-        if (blob_fd >= 0) {
-                r = img_blob_path(l->digest, &final);
-                if (r < 0)
-                        return r;
-                if (!strv_contains(j->staged, final)) {
-                        r = img_staging_add(j->st, blob_name, final);
-                        if (r >= 0)
-                                r = strv_extend(&j->staged, final);
-                        if (r < 0)
-                                return r;
-                }
-                free(final);
-                final = NULL;
-        }
-        r = img_layer_path(l->chain_id, ".sqfs", &final);
-        if (r >= 0)
-                r = img_staging_add(j->st, sq_name, final);
-        if (r < 0)
-                return r;
-        free(final);
-        final = NULL;
-        r = meta_write(j, meta_name, l, &res);
-        if (r >= 0)
-                r = img_layer_path(l->chain_id, ".json", &final);
-        if (r >= 0)
-                r = img_staging_add(j->st, meta_name, final);
-        if (r < 0)
-                return img_err(j->error_msg, r, "cannot stage layer %u: %s", index + 1, strerror(-r));
-        l->summary = res.summary;
-        res.summary = (ImgLayerSummary){};
         img_job_report(j, IMG_PROGRESS_DONE, "layer", l->digest, index, count, count);
         return img_view_apply(j->view, &l->summary);
 }

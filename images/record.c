@@ -230,9 +230,10 @@ static int list_digests(ImgStore *s, char ***ret) {
         while ((de = readdir(d))) {
                 _cleanup_free_ char *digest = NULL;
                 size_t n = strlen(de->d_name);
-                if (n != 64 + 5 || !endswith(de->d_name, ".json"))
+                if ((n != 64 + 5 && n != 128 + 5) || !endswith(de->d_name, ".json"))
                         continue;
-                if (xasprintf(&digest, "sha256:%.64s", de->d_name) < 0 ||
+                if (xasprintf(&digest, "%s:%.*s", n == 64 + 5 ? "sha256" : "sha512", (int) n - 5,
+                              de->d_name) < 0 ||
                     img_digest_split(digest, (char[16]){}, NULL) < 0)
                         continue;
                 r = strv_push(&l, digest);
@@ -318,7 +319,7 @@ static int resolve_loaded(
                 char **error_msg) {
         _cleanup_free_ char *name = NULL, *full = NULL;
         _cleanup_strv_free_ char **digests = NULL;
-        const char *hex = startswith(ref, "sha256:") ?: ref;
+        const char *hex = startswith(ref, "sha256:") ?: startswith(ref, "sha512:") ?: ref;
         char *found = NULL;
         int r;
 
@@ -351,7 +352,7 @@ static int resolve_loaded(
                 if (r < 0)
                         return img_err(error_msg, r, "cannot list images: %s", strerror(-r));
                 STRV_FOREACH(d, digests)
-                        if (startswith(*d + STRLEN("sha256:"), hex)) {
+                        if (startswith(strchr(*d, ':') + 1, hex)) {
                                 if (found)
                                         return img_err(error_msg, -ENOTUNIQ,
                                                        "'%s' matches more than one image", ref);

@@ -721,113 +721,128 @@ static int manifest_kind(const char *text, size_t len, const char *content_type,
         return 0;
 }
 
-int img_pull(ImgStore *s, const char *ref, const ImgPullOptions *opts, char **ret_digest, char **error_msg) {
-        static const ImgPullOptions defaults = {};
-        const ImgPullOptions *o = opts ?: &defaults;
-        _cleanup_(registry_freep) Registry *rg = NULL;
-        _cleanup_(img_ref_done) ImgRef parsed = {};
-        _cleanup_(img_job_freep) ImgJob *j = NULL;
+/* The manifest for ref: fetched, verified, and resolved through an index for the platform. */
+static int resolve_manifest(Registry *rg, const ImgRef *parsed, char **ret_text, size_t *ret_len, char *digest) {
         _cleanup_(oci_index_freep) OciIndex *idx = NULL;
-        _cleanup_free_ char *text = NULL, *type = NULL, *name = NULL, *tagged = NULL, *source = NULL,
-                            *msg = NULL;
-        _cleanup_strv_free_ char **names = NULL;
-        char digest[IMG_DIGEST_MAX], *local_msg = NULL;
-        const char *wanted;
+        _cleanup_free_ char *text = NULL, *type = NULL, *msg = NULL;
+        const OciDescriptor *d;
+        uint64_t max = rg->s->limits.max_manifest;
         bool is_index;
         size_t len;
         int r;
 
-        if (!error_msg)
-                error_msg = &local_msg;
-        r = img_ref_parse(ref, true, &parsed, error_msg);
+        r = fetch_small(rg, "manifests", parsed->digest ?: parsed->tag, accept_manifests, max, &text, &len,
+                        &type);
         if (r < 0)
-                goto out;
+                return r;
+        r = img_digest_buffer(text, len, digest);
+        if (r < 0)
+                return r;
+        if (parsed->digest && !streq(digest, parsed->digest))
+                return img_err(rg->error_msg, -EBADMSG, "manifest digest mismatch: got %s, asked for %s",
+                               digest, parsed->digest);
+        if (manifest_kind(text, len, type, &is_index) < 0)
+                return img_err(rg->error_msg, -EINVAL, "%s/%s: the manifest is not JSON", rg->host, rg->repo);
+        if (is_index) {
+                r = oci_index_parse(text, len, &idx, &msg);
+                if (r < 0)
+                        return img_err(rg->error_msg, r, "invalid image index: %s", msg ?: strerror(-r));
+                r = img_index_select(idx, rg->o->platform, &d, rg->error_msg);
+                if (r < 0)
+                        return r;
+                if ((uint64_t) d->size > max)
+                        return img_err(rg->error_msg, -E2BIG, "manifest %s is too large", d->digest);
+                text = mfree(text);
+                type = mfree(type);
+                r = fetch_small(rg, "manifests", d->digest, accept_manifests, max, &text, &len, &type);
+                if (r >= 0)
+                        r = img_verify_digest(text, len, d->digest, rg->error_msg);
+                if (r < 0)
+                        return r;
+                snprintf(digest, IMG_DIGEST_MAX, "%s", d->digest);
+        }
+        *ret_text = TAKE_PTR(text);
+        *ret_len = len;
+        return 0;
+}
+
+static int registry_new(ImgStore *s, const ImgRef *parsed, const ImgPullOptions *o, char **error_msg, Registry **ret) {
+        _cleanup_(registry_freep) Registry *rg = NULL;
+
         (void) pthread_once(&curl_once, curl_init_once);
         rg = calloc(1, sizeof(*rg));
-        if (!rg) {
-                r = -ENOMEM;
-                goto out;
-        }
+        if (!rg)
+                return -ENOMEM;
         rg->s = s;
         rg->o = o;
         rg->error_msg = error_msg;
         rg->retries = o->retries ?: DEFAULT_RETRIES;
         rg->curl = curl_easy_init();
         /* docker.io is the name; its API lives at registry-1.docker.io. */
-        rg->host = strdup(streq(parsed.domain, "docker.io") ? "registry-1.docker.io" : parsed.domain);
-        rg->repo = strdup(parsed.path);
+        rg->host = strdup(streq(parsed->domain, "docker.io") ? "registry-1.docker.io" : parsed->domain);
+        rg->repo = strdup(parsed->path);
         if (!rg->curl || !rg->host || !rg->repo ||
-            xasprintf(&rg->base, "%s://%s", o->plain_http ? "http" : "https", rg->host) < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
-        r = load_credentials(rg);
-        if (r < 0)
-                goto out;
+            xasprintf(&rg->base, "%s://%s", o->plain_http ? "http" : "https", rg->host) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(rg);
+        return 0;
+}
 
-        wanted = parsed.digest ?: parsed.tag;
-        r = fetch_small(rg, "manifests", wanted, accept_manifests, s->limits.max_manifest, &text, &len, &type);
-        if (r < 0)
-                goto out;
-        r = img_digest_buffer(text, len, digest);
-        if (r < 0)
-                goto out;
-        if (parsed.digest && !streq(digest, parsed.digest)) {
-                r = img_err(error_msg, -EBADMSG, "manifest digest mismatch: got %s, asked for %s", digest,
-                            parsed.digest);
-                goto out;
-        }
-        if (manifest_kind(text, len, type, &is_index) < 0) {
-                r = img_err(error_msg, -EINVAL, "%s: the manifest is not JSON", ref);
-                goto out;
-        }
-        if (is_index) {
-                const OciDescriptor *d;
-                r = oci_index_parse(text, len, &idx, &msg);
-                if (r < 0) {
-                        r = img_err(error_msg, r, "invalid image index: %s", msg ?: strerror(-r));
-                        goto out;
-                }
-                r = img_index_select(idx, o->platform, &d, error_msg);
-                if (r < 0)
-                        goto out;
-                if ((uint64_t) d->size > s->limits.max_manifest) {
-                        r = img_err(error_msg, -E2BIG, "manifest %s is too large", d->digest);
-                        goto out;
-                }
-                free(text);
-                text = NULL;
-                free(type);
-                type = NULL;
-                r = fetch_small(rg, "manifests", d->digest, accept_manifests, s->limits.max_manifest, &text,
-                                &len, &type);
-                if (r < 0)
-                        goto out;
-                r = img_verify_digest(text, len, d->digest, error_msg);
-                if (r < 0)
-                        goto out;
-                snprintf(digest, sizeof(digest), "%s", d->digest);
-        }
+static int pull_names(const ImgRef *parsed, const ImgPullOptions *o, char ***ret, char **error_msg) {
+        _cleanup_free_ char *name = NULL, *tagged = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
 
-        r = img_ref_name(&parsed, &name);
+        r = img_ref_name(parsed, &name);
         if (r < 0)
-                goto out;
+                return r;
         if (o->name)
                 r = img_name_normalize(o->name, &tagged, error_msg);
-        else if (parsed.tag)
-                r = xasprintf(&tagged, "%s:%s", name, parsed.tag);
+        else if (parsed->tag)
+                r = xasprintf(&tagged, "%s:%s", name, parsed->tag);
         if (r < 0)
-                goto out;
-        if (tagged && (r = strv_extend(&names, tagged)) < 0)
-                goto out;
-        if (xasprintf(&source, "docker://%s", ref) < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
+                return r;
+        /* Pulled by digest alone and not named: the image is known by its digest. */
+        if (tagged && strv_push(&names, TAKE_PTR(tagged)) < 0)
+                return -ENOMEM;
+        if (!names && !(names = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+int img_pull(ImgStore *s, const char *ref, const ImgPullOptions *opts, char **ret_digest, char **error_msg) {
+        static const ImgPullOptions defaults = {};
+        const ImgPullOptions *o = opts ?: &defaults;
+        _cleanup_(registry_freep) Registry *rg = NULL;
+        _cleanup_(img_ref_done) ImgRef parsed = {};
+        _cleanup_(img_job_freep) ImgJob *j = NULL;
+        _cleanup_free_ char *text = NULL, *source = NULL, *local_msg = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        char digest[IMG_DIGEST_MAX];
+        size_t len = 0;
+        int r;
+
+        if (!error_msg)
+                error_msg = &local_msg;
+        r = img_ref_parse(ref, true, &parsed, error_msg);
+        if (r < 0)
+                return r;
+        r = registry_new(s, &parsed, o, error_msg, &rg);
+        if (r >= 0)
+                r = load_credentials(rg);
+        if (r >= 0)
+                r = resolve_manifest(rg, &parsed, &text, &len, digest);
+        if (r >= 0)
+                r = pull_names(&parsed, o, &names, error_msg);
+        if (r < 0)
+                return r;
+        if (xasprintf(&source, "docker://%s", ref) < 0)
+                return -ENOMEM;
 
         r = img_store_lock(s, LOCK_SH, error_msg);
         if (r < 0)
-                goto out;
+                return r;
         r = img_job_new(s, o->progress, o->userdata, error_msg, &j);
         if (r >= 0) {
                 ImgJobSource src = { .read_blob = src_read_blob, .open_layer = src_open_layer, .userdata = rg };
@@ -835,7 +850,5 @@ int img_pull(ImgStore *s, const char *ref, const ImgPullOptions *opts, char **re
         }
         j = img_job_free(j);
         img_store_unlock(s);
-out:
-        free(local_msg);
         return r;
 }
