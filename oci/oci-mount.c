@@ -264,7 +264,7 @@ const OciType oci_idmap_type = { .size = sizeof(OciIdMapping), OCI_FIELDS(idmap_
 
 static int mount_check(const void *p, const char *path, char **error_msg) {
         const OciMount *m = p;
-        OciMountFlags f;
+        OciMountFlags f = {};
         char sub[JSON_PATH_MAX];
         int r;
 

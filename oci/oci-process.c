@@ -208,7 +208,7 @@ static const OciType affinity_type = { OCI_FIELDS(affinity_fields) };
 /* config.md, POSIX process: duplicated rlimit types MUST be an error; setrlimit(2) wants soft <= hard. */
 static int process_check(const void *p, const char *path, char **error_msg) {
         const OciProcess *proc = p;
-        char base[JSON_PATH_MAX], sub[JSON_PATH_MAX];
+        char base[JSON_PATH_MAX], sub[JSON_PATH_MAX], type[JSON_PATH_MAX];
         bool seen[RLIMIT_NLIMITS] = {};
 
         json_path_key(base, sizeof base, path, "rlimits");
@@ -218,8 +218,8 @@ static int process_check(const void *p, const char *path, char **error_msg) {
                 if (l->type >= 0 && l->type < RLIMIT_NLIMITS) {
                         if (seen[l->type])
                                 return json_error(
-                                                error_msg, sub, "duplicate rlimit \"%s\"",
-                                                oci_rlimit_to_string(l->type));
+                                                error_msg, json_path_key(type, sizeof type, sub, "type"),
+                                                "duplicate rlimit \"%s\"", oci_rlimit_to_string(l->type));
                         seen[l->type] = true;
                 }
                 if (l->soft > l->hard)

@@ -652,6 +652,7 @@ static bool strv_equal(char *const *a, char *const *b) {
         return !*a && !*b;
 }
 
+/* OCI_K_ARRAY and OCI_K_MAP: same presence, count, and elements in order. */
 static bool elements_equal(const OciField *f, const void *a, const void *b) {
         const OciType *t = f->type;
         const char *x = *CAT(a, f->offset, char *), *y = *CAT(b, f->offset, char *);
@@ -663,11 +664,7 @@ static bool elements_equal(const OciField *f, const void *a, const void *b) {
                 return false;
         for (size_t i = 0; i < n; i++) {
                 const char *ex = x + i * t->size, *ey = y + i * t->size;
-                if (f->kind == OCI_K_U32_ARRAY) {
-                        if (((const uint32_t *) (const void *) x)[i] !=
-                            ((const uint32_t *) (const void *) y)[i])
-                                return false;
-                } else if (f->kind == OCI_K_ARRAY) {
+                if (f->kind == OCI_K_ARRAY) {
                         if (!oci_type_equal(t, ex, ey))
                                 return false;
                 } else if (!streq(*CAT(ex, t->key_offset, char *), *CAT(ey, t->key_offset, char *)) ||
@@ -675,6 +672,15 @@ static bool elements_equal(const OciField *f, const void *a, const void *b) {
                         return false;
         }
         return true;
+}
+
+static bool u32_array_equal(const OciField *f, const void *a, const void *b) {
+        const uint32_t *x = *CAT(a, f->offset, uint32_t *), *y = *CAT(b, f->offset, uint32_t *);
+        size_t n = *CAT(a, f->count_offset, size_t);
+
+        if (!x || !y)
+                return x == y;
+        return n == *CAT(b, f->count_offset, size_t) && memcmp(x, y, n * sizeof(uint32_t)) == 0;
 }
 
 static bool field_equal(const OciField *f, const void *a, const void *b) {
@@ -711,12 +717,8 @@ static bool field_equal(const OciField *f, const void *a, const void *b) {
                 const void *px = *(const void *const *) x, *py = *(const void *const *) y;
                 return px && py ? oci_type_equal(f->type, px, py) : px == py;
         }
-        case OCI_K_U32_ARRAY: {
-                static const OciType u32_type = { .size = sizeof(uint32_t) };
-                OciField g = *f;
-                g.type = &u32_type;
-                return elements_equal(&g, a, b);
-        }
+        case OCI_K_U32_ARRAY:
+                return u32_array_equal(f, a, b);
         case OCI_K_ARRAY:
         case OCI_K_MAP:
                 return elements_equal(f, a, b);

@@ -15,8 +15,10 @@
  * Parsers take untrusted text. On failure they return -EINVAL (-E2BIG for
  * absurd sizes, -ENOMEM) and set *error_msg (if not NULL) to a malloc'd
  * one-line message naming the field: "linux.resources.pids.limit: expected
- * integer, got string". Unknown fields are ignored, as the spec requires;
- * unknown enum values are rejected.
+ * integer, got string". Unknown fields are ignored, as the spec requires,
+ * and null counts as absent; unknown enum values are rejected, except
+ * well-formed capability names (kept in OciCapabilities.unknown, see there)
+ * and media types (see oci_media_type_kind()). docs/oci.md lists the checks.
  */
 
 #include "common.h"
@@ -50,7 +52,7 @@ typedef struct OciIdMapping {
 } OciIdMapping;
 
 typedef struct OciMount {
-        char *destination; /* required, absolute */
+        char *destination; /* required, absolute (a relative one in the JSON is taken from "/") */
         char *type; /* may be NULL (bind mounts) */
         char *source; /* may be NULL */
         char **options; /* NULL-terminated, may be NULL */

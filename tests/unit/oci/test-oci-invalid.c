@@ -121,7 +121,7 @@ TEST(rlimits_and_capabilities) {
                        "{'type':'RLIMIT_FOO','soft':1,'hard':1}]"),
                   EINVAL, "process.rlimits[2].type: unknown rlimit \"RLIMIT_FOO\"" },
                 { PROC("'rlimits':[{'type':'RLIMIT_NOFILE','soft':1,'hard':1},{'type':'RLIMIT_NOFILE','soft':2,'hard':2}]"),
-                  EINVAL, "process.rlimits[1]: duplicate rlimit \"RLIMIT_NOFILE\"" },
+                  EINVAL, "process.rlimits[1].type: duplicate rlimit \"RLIMIT_NOFILE\"" },
                 { PROC("'rlimits':[{'type':'RLIMIT_NOFILE','soft':10,'hard':5}]"), EINVAL,
                   "process.rlimits[0]: soft limit 10 exceeds hard limit 5" },
                 { PROC("'rlimits':[{'type':'RLIMIT_NOFILE','soft':10}]"), EINVAL,
