@@ -45,6 +45,13 @@ DEFINE_CLEANUP_FUNC(CgManager *, cg_manager_free);
 const char *cg_manager_path(const CgManager *m);
 
 /*
+ * A one-line description of the last failure of a call on m (which knob,
+ * which value, why), or NULL. Valid until the next call on m. For callers'
+ * error messages, since this library does not log.
+ */
+const char *cg_manager_error(const CgManager *m);
+
+/*
  * Create the cgroup in every hierarchy (mkdir -p), remembering which
  * directories were created here so cg_manager_destroy() removes only those.
  * On v2 enables the needed controllers in ancestors' cgroup.subtree_control.
@@ -170,6 +177,8 @@ typedef struct CgStats {
         /* PSI "some avg10" and totals (usec) when available, else 0 */
         double cpu_pressure_avg10, memory_pressure_avg10, io_pressure_avg10;
         uint64_t cpu_pressure_total, memory_pressure_total, io_pressure_total;
+        /* Times usage hit the limit: v2 memory.events "max", v1 memory.failcnt. */
+        uint64_t memory_max_events;
 } CgStats;
 
 int cg_manager_stats(CgManager *m, CgStats *ret);
