@@ -13,13 +13,8 @@ BUILD="meson ninja-build gcc clang clang-format pkg-config
 RUN="busybox-static squashfs-tools squashfs-tools-ng squashfuse fuse3
      criu iproute2 nftables kmod util-linux procps"
 TEST="bats jq time file python3 strace crun runc podman containerd skopeo umoci
-<<<<<<< HEAD
-      qemu-system-x86 hyperfine netavark docker-registry
-      cpio xz-utils zstd libclang-rt-14-dev shellcheck e2fsprogs openssl curl"
-=======
       qemu-system-x86 hyperfine netavark iptables docker-registry
-      cpio xz-utils zstd libclang-rt-14-dev shellcheck e2fsprogs"
->>>>>>> main
+      cpio xz-utils zstd libclang-rt-14-dev shellcheck e2fsprogs openssl curl"
 
 missing=""
 for p in $BUILD $RUN $TEST; do
