@@ -375,9 +375,11 @@ static int pick_names(
                                         return r;
                         }
                 if (!names && name_from_path(path, &base) >= 0) {
-                        if (xasprintf(&norm, "%s:%s", base, tag ?: "latest") < 0)
+                        _cleanup_free_ char *candidate = NULL;
+                        if (xasprintf(&candidate, "%s:%s", base, tag ?: "latest") < 0)
                                 return -ENOMEM;
-                        if (img_name_normalize(norm, &base, NULL) >= 0 && strv_push(&names, TAKE_PTR(base)) < 0)
+                        if (img_name_normalize(candidate, &norm, NULL) >= 0 &&
+                            strv_push(&names, TAKE_PTR(norm)) < 0)
                                 return -ENOMEM;
                 }
         }

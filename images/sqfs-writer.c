@@ -76,6 +76,7 @@ struct SqfsWriter {
         sqfs_xattr_writer_t *xw;
         bool in_file;
         bool failed;
+        bool finished; /* the block processor was finished */
         char **error_msg;
 
         SqfsNode *root;
@@ -454,7 +455,16 @@ int sqfs_writer_new(int out_fd, const SqfsWriterOptions *o, char **error_msg, Sq
 SqfsWriter *sqfs_writer_free(SqfsWriter *w) {
         if (!w)
                 return NULL;
-        /* The block processor must stop (and stop touching inodes) before they go. */
+        /*
+         * The block processor must stop (and stop touching inodes) before they go. Unfinished, it
+         * is flushed first: libsquashfs 1.2 leaks a pending fragment block otherwise. What it writes
+         * goes to an image nobody will use.
+         */
+        if (w->proc && !w->finished) {
+                if (w->in_file)
+                        (void) sqfs_block_processor_end_file(w->proc);
+                (void) sqfs_block_processor_finish(w->proc);
+        }
         sqfs_destroy(w->proc);
         if (w->root)
                 node_free(w, w->root);
@@ -789,6 +799,7 @@ int sqfs_writer_finish(SqfsWriter *w, uint64_t *ret_size) {
         if (w->failed)
                 return -EIO;
         r = sqfs_block_processor_finish(w->proc);
+        w->finished = true;
         if (r)
                 return fail(w, r, "flushing data blocks");
 
