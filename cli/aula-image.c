@@ -642,6 +642,8 @@ static int cmd_gc(int argc, char **argv, const CliGlobal *g) {
                 jw_uint(w, st.layers_removed);
                 jw_key(w, "tmpRemoved");
                 jw_uint(w, st.tmp_removed);
+                jw_key(w, "layersUnmounted");
+                jw_uint(w, st.layers_unmounted);
                 jw_key(w, "bytesFreed");
                 jw_uint(w, st.bytes_freed);
                 jw_object_close(w);

@@ -98,6 +98,11 @@ int img_record_read(ImgStore *s, const char *digest, ImgInfo **ret, char **error
 int img_gc_locked(ImgStore *s, int lock_op, ImgGcStats *ret, char **error_msg);
 /* A layer (by the name of its files, "<hex>") mounted for at least one instance. */
 bool img_layer_in_use(ImgStore *s, const char *layer_name);
+/*
+ * With the store locked exclusively: drop layer references of instances that
+ * have no state (a crash mid-create), and unmount layers nobody references.
+ */
+int img_mounts_prune(ImgStore *s, uint64_t *ret_unmounted);
 
 /* free() that returns NULL, for "p = mfree(p)". */
 static inline void *mfree(void *p) {

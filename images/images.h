@@ -177,13 +177,14 @@ typedef struct ImgGcStats {
         uint64_t images_removed;
         uint64_t bytes_freed;
         uint64_t tmp_removed;
+        uint64_t layers_unmounted; /* shared layer mounts no instance referenced any more */
 } ImgGcStats;
 
 /*
- * Take the store exclusively and delete what nothing references: image
- * records without a name, blobs and squashfs layers no image needs (layers
- * still mounted for an instance are kept), and staging left by interrupted
- * imports.
+ * Take the store exclusively and delete what nothing references: blobs and
+ * squashfs layers no image needs (layers mounted for an instance are kept),
+ * staging left by interrupted imports, and layer references (and mounts)
+ * of instance roots whose creation was interrupted.
  */
 int img_gc(ImgStore *s, ImgGcStats *ret, char **error_msg);
 

@@ -25,6 +25,7 @@
  */
 
 #include <dirent.h>
+#include <limits.h>
 #include <linux/loop.h>
 #include <linux/magic.h>
 #include <sys/file.h>
@@ -416,6 +417,76 @@ static int state_read(int dfd, char ***ret_layers, char **error_msg) {
                         *ret_layers = strv_free(*ret_layers);
                         return img_err(error_msg, -EINVAL, STATE_FILE ": invalid layer name");
                 }
+        return 0;
+}
+
+/* ------------------------------------------------------------------ prune */
+
+/* Drop references whose instance has no state file: left by a crash between acquiring and recording. */
+static size_t prune_refs(ImgStore *s, const char *refs) {
+        _cleanup_close_ int fd = openat(s->dirfd, refs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct dirent *de;
+        size_t pruned = 0;
+        DIR *d;
+
+        if (fd < 0)
+                return 0;
+        d = fdopendir(fd);
+        if (!d)
+                return 0;
+        fd = -EBADF;
+        while ((de = readdir(d))) {
+                char target[PATH_MAX];
+                _cleanup_free_ char *state = NULL;
+                ssize_t n;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+                if (n < 0)
+                        continue;
+                target[n] = '\0';
+                state = path_join(target, STATE_FILE);
+                if (state && access(state, F_OK) < 0 && errno == ENOENT &&
+                    unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        pruned++;
+        }
+        closedir(d);
+        return pruned;
+}
+
+int img_mounts_prune(ImgStore *s, uint64_t *ret_unmounted) {
+        _cleanup_close_ int fd = openat(s->dirfd, "mnt", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent *de;
+        uint64_t unmounted = 0;
+        DIR *d;
+
+        /* Under the exclusive store lock no instance root is half made: every reference is final. */
+        assert(s->lock_fd >= 0);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        fd = -EBADF;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *name = NULL, *refs = NULL, *mnt = NULL;
+                if (!endswith(de->d_name, ".refs"))
+                        continue;
+                name = strndup(de->d_name, strlen(de->d_name) - STRLEN(".refs"));
+                if (!name || xasprintf(&refs, "mnt/%s", de->d_name) < 0 || xasprintf(&mnt, "mnt/%s", name) < 0)
+                        break;
+                (void) prune_refs(s, refs);
+                if (dir_has_entries_at(s->dirfd, refs))
+                        continue;
+                if (is_mountpoint_at(s->dirfd, mnt) && unmount_layer(s, mnt, NULL) >= 0)
+                        unmounted++;
+                (void) unlinkat(s->dirfd, refs, AT_REMOVEDIR);
+                (void) unlinkat(s->dirfd, mnt, AT_REMOVEDIR);
+        }
+        closedir(d);
+        if (ret_unmounted)
+                *ret_unmounted = unmounted;
         return 0;
 }
 

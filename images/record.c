@@ -566,7 +566,9 @@ int img_gc_locked(ImgStore *s, int lock_op, ImgGcStats *ret, char **error_msg) {
         r = img_store_lock(s, lock_op, error_msg);
         if (r < 0)
                 return r;
-        r = collect_needed(s, &n, error_msg);
+        r = img_mounts_prune(s, &st.layers_unmounted);
+        if (r >= 0)
+                r = collect_needed(s, &n, error_msg);
         blobs = n.blobs;
         layers = n.layers;
         if (r >= 0)

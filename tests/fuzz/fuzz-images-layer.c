@@ -11,7 +11,8 @@
 #include "images-internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        _cleanup_close_ int in = memfd_create("fuzz-in", MFD_CLOEXEC), out = memfd_create("fuzz-out", MFD_CLOEXEC);
+        _cleanup_close_ int in = memfd_create("fuzz-in", MFD_CLOEXEC),
+                            out = memfd_create("fuzz-out", MFD_CLOEXEC);
         _cleanup_free_ char *msg = NULL;
         ImgLimits limits = img_default_limits;
         ImgLayerOptions o = {

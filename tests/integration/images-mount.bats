@@ -154,3 +154,20 @@ check_root() {
         [ "$status" -eq 0 ]
         [ "$(echo "$output" | jq .layersRemoved)" = 4 ]
 }
+
+@test "gc recovers the layer mounts of an instance root whose creation was cut short" {
+        aula image mount lab "$AULA_TEST_TMP/c" >/dev/null
+        # What a crash between mounting the layers and recording the instance leaves.
+        umount "$AULA_TEST_TMP/c/rootfs"
+        rm "$AULA_TEST_TMP/c/image-root.json"
+        [ "$(our_mounts | grep -c /images/mnt/)" = 4 ]
+        run aula image gc --format json
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | jq .layersUnmounted)" = 4 ]
+        [ -z "$(our_mounts)" ]
+        [ -z "$(our_loops)" ]
+        # The image itself is untouched and mounts again.
+        aula image mount lab "$AULA_TEST_TMP/c2" >/dev/null
+        check_root "$AULA_TEST_TMP/c2/rootfs"
+        aula image unmount "$AULA_TEST_TMP/c2"
+}
