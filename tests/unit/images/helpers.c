@@ -390,7 +390,7 @@ int convert_tar(const void *tar, size_t len, bool allow_devices, ImgLayerResult 
 #include <ftw.h>
 
 void tmpdir_new(TmpDir *t) {
-        snprintf(t->path, sizeof(t->path), "/tmp/aula-test-XXXXXX");
+        snprintf(t->path, sizeof(t->path), "/tmp/aula-images-unit-XXXXXX");
         assert(mkdtemp(t->path));
         t->fd = open(t->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert(t->fd >= 0);

@@ -167,8 +167,8 @@ TEST(default_name_from_layout_and_ref) {
         kit_layout(e.src.fd, l, 2, "v2", mdigest);
         ASSERT_OK(img_import(e.s, e.src.path, NULL, NULL, &e.msg));
         ASSERT_OK(img_inspect(e.s, mdigest, &info, &e.msg));
-        /* /tmp/aula-test-XXXXXX -> "aula-test-xxxxxx:v2" */
-        ASSERT_TRUE(startswith(info->names[0], "aula-test-") != NULL);
+        /* /tmp/aula-images-unit-XXXXXX -> "aula-images-unit-xxxxxx:v2" */
+        ASSERT_TRUE(startswith(info->names[0], "aula-images-unit-") != NULL);
         ASSERT_TRUE(endswith(info->names[0], ":v2"));
         img_info_free(info);
         layers_done(l, 2);
