@@ -7,14 +7,14 @@ set -eu
 BUILD="meson ninja-build gcc clang clang-format pkg-config
        libyajl-dev libseccomp-dev libcap-dev libmnl-dev
        libnftnl-dev libnftables-dev
-       libcurl4-openssl-dev libzstd-dev zlib1g-dev
+       libcurl4-openssl-dev libssl-dev libzstd-dev zlib1g-dev
        libsquashfuse-dev libsquashfs-dev libfuse3-dev
        protobuf-c-compiler libprotobuf-c-dev"
 RUN="busybox-static squashfs-tools squashfs-tools-ng squashfuse fuse3
      criu iproute2 nftables kmod util-linux procps"
 TEST="bats jq time file python3 strace crun runc podman containerd skopeo umoci
       qemu-system-x86 hyperfine netavark iptables docker-registry
-      cpio xz-utils zstd libclang-rt-14-dev shellcheck e2fsprogs"
+      cpio xz-utils zstd libclang-rt-14-dev shellcheck e2fsprogs openssl curl"
 
 missing=""
 for p in $BUILD $RUN $TEST; do

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <getopt.h>
+
+#include "cli.h"
+#include "common.h"
+
+/* One line per verb family; other engineers add theirs here (create, start, lab, ...). */
+static const CliVerb verbs[] = {
+        { "image", cli_image_main, "Import, pull, list, inspect, mount and remove images" },
+};
+
+static void help(FILE *f) {
+        fprintf(f,
+                "Usage: aula [--root DIR] [--debug] COMMAND [ARGS...]\n"
+                "       aula --help | --version\n"
+                "\n"
+                "Lightweight containers and microVMs for labs.\n"
+                "\n"
+                "Options:\n"
+                "  --root DIR   data root (default: $AULA_ROOT or /var/lib/aula)\n"
+                "  --debug      log debug messages\n"
+                "  -h, --help   show this help\n"
+                "  --version    show the version\n"
+                "\n"
+                "Commands:\n");
+        FOREACH_ARRAY(v, verbs, ELEMENTSOF(verbs))
+                fprintf(f, "  %-10s %s\n", v->name, v->summary);
+        fprintf(f, "\nRun 'aula COMMAND --help' for the options of a command.\n");
+}
+
+int main(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "root", required_argument, NULL, 'r' },
+                { "debug", no_argument, NULL, 'd' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        CliGlobal g = { .root = getenv("AULA_ROOT") };
+        int c;
+
+        log_set_program("aula");
+        /* '+': stop at the first non-option, which is the verb. */
+        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'r':
+                        g.root = optarg;
+                        break;
+                case 'd':
+                        g.debug = true;
+                        log_set_max_level(LOG_LEVEL_DEBUG);
+                        break;
+                case 'h':
+                        help(stdout);
+                        return 0;
+                case 'V':
+                        printf("aula %s\n", AULA_VERSION);
+                        return 0;
+                default:
+                        help(stderr);
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                help(stderr);
+                return 2;
+        }
+        FOREACH_ARRAY(v, verbs, ELEMENTSOF(verbs))
+                if (streq(v->name, argv[optind])) {
+                        int first = optind;
+                        optind = 0; /* glibc: the verb's getopt starts afresh */
+                        return v->run(argc - first, argv + first, &g);
+                }
+        log_error("unknown command '%s'; see 'aula --help'", argv[optind]);
+        return 2;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The `aula` command: aula.c parses the global options and dispatches to a
+ * verb family (aula-<verb>.c). A verb gets argv starting at its own name
+ * and returns the process exit status. cli/ only parses, calls one library
+ * function and prints (STYLE.md rule 4).
+ */
+
+#include <stdbool.h>
+
+typedef struct CliGlobal {
+        const char *root; /* --root / $AULA_ROOT; NULL: the library default */
+        bool debug;
+} CliGlobal;
+
+typedef struct CliVerb {
+        const char *name;
+        int (*run)(int argc, char **argv, const CliGlobal *g);
+        const char *summary;
+} CliVerb;
+
+/* Verb families. */
+int cli_image_main(int argc, char **argv, const CliGlobal *g);
