@@ -104,12 +104,6 @@ bool img_layer_in_use(ImgStore *s, const char *layer_name);
  */
 int img_mounts_prune(ImgStore *s, uint64_t *ret_unmounted);
 
-/* free() that returns NULL, for "p = mfree(p)". */
-static inline void *mfree(void *p) {
-        free(p);
-        return NULL;
-}
-
 /* ----------------------------------------------------------------- errors */
 
 /*
