@@ -21,9 +21,9 @@
 /* Flags the caller may add: namespaces and the like. Anything that needs a stack, shares the address
  * space or sets the exit signal is ours to decide. */
 #define CG_CLONE_ALLOWED \
-        ((uint64_t) (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
-                     CLONE_NEWCGROUP | CLONE_NEWTIME | CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_PARENT | \
-                     CLONE_PTRACE | CLONE_UNTRACED | CLONE_IO))
+        ((uint64_t) (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+                     CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME | CLONE_FS | CLONE_FILES | \
+                     CLONE_SYSVSEM | CLONE_PARENT | CLONE_PTRACE | CLONE_UNTRACED | CLONE_IO))
 
 static pid_t sys_clone3(struct clone_args *args) {
         return (pid_t) syscall(SYS_clone3, args, sizeof(*args));
