@@ -239,6 +239,10 @@ int cg_manager_enter(CgManager *m, pid_t pid) {
                 if (!d)
                         return -ENOMEM;
                 r = cg_write(d, "cgroup.procs", buf);
+                if (r == -ENOSPC && (m->host->hier[i].controllers & CG_MASK(CG_CTRL_CPUSET)))
+                        return cg_fail(m, r,
+                                       "cannot move pid %s into %s: its cpuset.cpus or cpuset.mems is empty",
+                                       buf, d);
                 if (r < 0)
                         return cg_fail(m, r, "cannot move pid %s into %s: %s", buf, d, strerror(-r));
         }
