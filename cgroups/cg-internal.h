@@ -83,6 +83,7 @@ struct CgManager {
         const CgBackend *backend;
         unsigned *created; /* per host->hier: trailing path components created by this manager */
         char *error; /* last error, one line, for callers to log */
+        bool cloned_into; /* the last cg_manager_clone() used CLONE_INTO_CGROUP (tests look) */
 };
 
 struct CgBackend {

@@ -144,6 +144,20 @@ static int mkdir_hierarchy(CgManager *m, size_t i, unsigned *ret_created) {
 
         if (!d)
                 return -ENOMEM;
+        /* Usually the parent exists: one mkdir. */
+        if (mkdir(d, 0755) == 0) {
+                *ret_created = 1;
+                return 0;
+        }
+        if (errno == EEXIST) {
+                struct stat st;
+                *ret_created = 0;
+                return stat(d, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        }
+        if (errno != ENOENT) {
+                *ret_created = 0;
+                return -errno;
+        }
         base = strlen(d) - strlen(m->path);
         for (char *s = d + base + 1;; s++) {
                 bool last = *s == 0;
@@ -225,6 +239,10 @@ int cg_manager_enter(CgManager *m, pid_t pid) {
                 if (!d)
                         return -ENOMEM;
                 r = cg_write(d, "cgroup.procs", buf);
+                if (r == -ENOSPC && (m->host->hier[i].controllers & CG_MASK(CG_CTRL_CPUSET)))
+                        return cg_fail(m, r,
+                                       "cannot move pid %s into %s: its cpuset.cpus or cpuset.mems is empty",
+                                       buf, d);
                 if (r < 0)
                         return cg_fail(m, r, "cannot move pid %s into %s: %s", buf, d, strerror(-r));
         }
@@ -466,7 +484,7 @@ static int remove_all(CgManager *m) {
 }
 
 int cg_manager_destroy(CgManager *m, uint64_t timeout_usec) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec, wait = 1000;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec, wait = 100;
         int r;
 
         clear_error(m);

@@ -70,6 +70,23 @@ int cg_manager_enter(CgManager *m, pid_t pid);
  */
 int cg_manager_open_unified(CgManager *m, int *ret_fd);
 
+/*
+ * Fork a child that is inside the cgroup, in every hierarchy, before it runs
+ * any of the caller's code: clone3(CLONE_INTO_CGROUP) on unified hosts
+ * (Linux 5.7); on hybrid/legacy hosts or older kernels a plain clone whose
+ * child waits until the parent has moved it (cg_manager_enter()).
+ * flags: extra clone flags, namespaces (CLONE_NEW*) and CLONE_FS, FILES,
+ * SYSVSEM, PARENT, PTRACE, UNTRACED, IO; anything else (a shared address
+ * space, a stack, the exit signal, CLONE_PIDFD) is -EINVAL. The exit signal
+ * is SIGCHLD. ret_pidfd, when not NULL, receives a pidfd (O_CLOEXEC) of the
+ * child, or -errno if none could be had on a kernel without pidfds.
+ * Returns like fork(): the child's pid in the parent, 0 in the child, -errno
+ * in the parent (nothing left running). The child comes from a raw clone: in
+ * a multithreaded parent it may only call async-signal-safe functions until
+ * it execs.
+ */
+int cg_manager_clone(CgManager *m, uint64_t flags, int *ret_pidfd);
+
 /* Persist/restore which directories the manager created (an opaque string for state files). */
 int cg_manager_save(const CgManager *m, char **ret);
 int cg_manager_load(const char *saved, CgManager **ret);

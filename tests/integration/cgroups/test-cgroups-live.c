@@ -8,6 +8,7 @@
  * Every test works in its own cgroup /aula-test-<pid>-<name> and removes it.
  */
 #include <dirent.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -603,4 +604,102 @@ TEST(save_load_across_processes) {
         ASSERT_FALSE(gone_everywhere(path, false));
         destroy(m2);
         ASSERT_TRUE(gone_everywhere(path, true));
+}
+
+/* ------------------------------------------------------------------------------- clone */
+
+/* 0 when every line of /proc/self/cgroup names path. */
+static int check_self_cgroup(const char *path) {
+        _cleanup_free_ char *text = NULL;
+        const char *p;
+        if (read_full_file_at(AT_FDCWD, "/proc/self/cgroup", 65536, &text, NULL) < 0)
+                return 2;
+        for (p = text; *p;) {
+                size_t l = strcspn(p, "\n");
+                const char *colon = memrchr(p, ':', l);
+                if (!colon || (size_t) (p + l - colon - 1) != strlen(path) ||
+                    memcmp(colon + 1, path, strlen(path)))
+                        return 3;
+                p += l + (p[l] == '\n');
+        }
+        return 0;
+}
+
+TEST(clone_starts_child_in_its_cgroup) {
+        CgManager *m = make("clone", NULL);
+        CgLayout l;
+        int pidfd = -1, st;
+        pid_t pid;
+
+        ASSERT_OK(cg_layout(&l));
+        pid = cg_manager_clone(m, CLONE_NEWPID | CLONE_NEWNS, &pidfd);
+        if (pid == 0)
+                _exit(getpid() != 1 ? 4 : check_self_cgroup(cg_manager_path(m)));
+        ASSERT_OK(pid);
+        ASSERT_TRUE(pidfd >= 0);
+        st = wait_status(pid);
+        ASSERT_TRUE(WIFEXITED(st));
+        ASSERT_EQ(WEXITSTATUS(st), 0);
+        close(pidfd);
+        printf("# %s: CLONE_INTO_CGROUP %s\n", cg_layout_to_string(l), m->cloned_into ? "used" : "not used");
+        ASSERT_EQ(m->cloned_into, l == CG_LAYOUT_UNIFIED);
+
+        pid = cg_manager_clone(m, 0, NULL);
+        if (pid == 0)
+                _exit(check_self_cgroup(cg_manager_path(m)));
+        ASSERT_OK(pid);
+        st = wait_status(pid);
+        ASSERT_EQ(WEXITSTATUS(st), 0);
+
+        ASSERT_ERROR(cg_manager_clone(m, CLONE_VM, NULL), EINVAL);
+        ASSERT_ERROR(cg_manager_clone(m, CLONE_THREAD, NULL), EINVAL);
+        ASSERT_ERROR(cg_manager_clone(m, SIGCHLD, NULL), EINVAL);
+        ASSERT_ERROR(cg_manager_clone(NULL, 0, NULL), EINVAL);
+        destroy(m);
+}
+
+TEST(clone_into_a_missing_cgroup_fails_cleanly) {
+        _cleanup_free_ char *p = test_path("clonemissing");
+        CgManager *m = NULL;
+        pid_t pid;
+
+        ASSERT_OK(cg_manager_new(p, &m)); /* never created */
+        pid = cg_manager_clone(m, 0, NULL);
+        if (pid == 0)
+                _exit(0); /* must not get here */
+        ASSERT_TRUE(pid < 0);
+        ASSERT_NOT_NULL(cg_manager_error(m));
+        ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD); /* no child left behind */
+        cg_manager_free(m);
+}
+
+/* ------------------------------------------------------------------------ unified map */
+
+TEST(unified_map_written_where_cgroup2_has_it) {
+        CgManager *m = make("unified", NULL);
+        CgKeyValue mem[] = { { .key = (char *) "memory.high", .value = (char *) "67108864" },
+                             { .key = (char *) "pids.max", .value = (char *) "33" } };
+        CgKeyValue bad[] = { { .key = (char *) "cgroup.procs", .value = (char *) "1" } };
+        CgResources r = { .unified = mem, .n_unified = 2 };
+        _cleanup_free_ char *dir = NULL;
+        uint64_t v;
+        CgLayout l;
+
+        ASSERT_OK(cg_layout(&l));
+        if (l == CG_LAYOUT_UNIFIED) {
+                if (cg_manager_apply(m, &r) < 0)
+                        tap_fail(__FILE__, __LINE__, "apply: %s", cg_manager_error(m));
+                dir = cg_dir(m, 0);
+                ASSERT_OK(cg_read_u64(dir, "memory.high", &v));
+                ASSERT_EQ(v, 67108864u);
+                ASSERT_OK(cg_read_u64(dir, "pids.max", &v));
+                ASSERT_EQ(v, 33u);
+        } else {
+                /* memory and pids live in v1 here: the cgroup2 side has no such knobs */
+                ASSERT_ERROR(cg_manager_apply(m, &r), EOPNOTSUPP);
+                printf("# %s\n", cg_manager_error(m));
+        }
+        r = (CgResources){ .unified = bad, .n_unified = 1 };
+        ASSERT_ERROR(cg_manager_apply(m, &r), EINVAL);
+        destroy(m);
 }
