@@ -196,7 +196,8 @@ static void e820_add(uint8_t *bp, uint64_t addr, uint64_t size, uint32_t type) {
 }
 
 static int place_initrd(GuestMem *gm, uint8_t *bp, BootInfo *bi, const uint8_t *initrd, size_t len, char **error_msg) {
-        uint64_t low_end = gm->regions[0].size, max = get32(bp + HDR_INITRD_ADDR_MAX);
+        uint64_t low_end = gm->regions[0].size,
+                 max = get32(bp + HDR_INITRD_ADDR_MAX) ?: 0x37ffffff; /* boot.rst default */
         uint64_t top = MIN(low_end, max + 1), addr;
         void *dst;
 
