@@ -83,29 +83,48 @@ int virtio_init(uint64_t base, uint64_t extra, Virtq *qs, unsigned nq) {
         return 0;
 }
 
-void virtq_post(Virtq *q, void *const *bufs, const uint32_t *lens, const uint16_t *flags, unsigned n) {
-        /* descriptors are reused from slot 0 each time: one request in flight */
+unsigned virtq_post(Virtq *q, void *const *bufs, const uint32_t *lens, const uint16_t *flags, unsigned n) {
+        unsigned head = (q->avail.idx % (QSIZE / 4)) * 4;
+
         for (unsigned i = 0; i < n; i++) {
-                q->desc[i].addr = (uint64_t) bufs[i];
-                q->desc[i].len = lens[i];
-                q->desc[i].flags = (uint16_t) (flags[i] | (i + 1 < n ? 1 : 0));
-                q->desc[i].next = (uint16_t) (i + 1);
+                q->desc[head + i].addr = (uint64_t) bufs[i];
+                q->desc[head + i].len = lens[i];
+                q->desc[head + i].flags = (uint16_t) (flags[i] | (i + 1 < n ? 1 : 0));
+                q->desc[head + i].next = (uint16_t) (head + i + 1);
         }
-        q->avail.ring[q->avail.idx % QSIZE] = 0;
+        q->avail.ring[q->avail.idx % QSIZE] = (uint16_t) head;
         __asm__ volatile("" ::: "memory");
         q->avail.idx++;
         __asm__ volatile("mfence" ::: "memory");
         mmio_write(q->base + 0x50, q->index);
+        return head;
 }
 
-long virtq_wait(Virtq *q) {
-        for (unsigned long spins = 0; spins < 100000; spins++) {
+long virtq_wait(Virtq *q, unsigned *id) {
+        for (unsigned long spins = 0; spins < 2000000; spins++) {
                 volatile uint16_t *idx = &q->used.idx;
                 if (*idx != q->last_used) {
                         long len = q->used.ring[q->last_used % QSIZE].len;
+                        if (id)
+                                *id = q->used.ring[q->last_used % QSIZE].id;
                         q->last_used++;
                         return len;
                 }
+                __asm__ volatile("pause");
         }
         return -1;
+}
+
+uint32_t fnv1a(const void *p, size_t n) {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ ((const uint8_t *) p)[i]) * 16777619u;
+        return h;
+}
+
+void poweroff(int status) {
+        mmio_write(0xd0800004, (uint32_t) status);
+        outb(0x3c0, 0x34);
+        for (;;)
+                __asm__ volatile("hlt");
 }

@@ -31,7 +31,7 @@ void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 
 /* Split virtqueue of QSIZE entries in guest memory, polled. */
-#define QSIZE 8
+#define QSIZE 16 /* four chains of up to four descriptors in flight */
 typedef struct Virtq {
         struct {
                 uint64_t addr;
@@ -57,7 +57,9 @@ typedef struct Virtq {
 uint64_t virtio_find(uint32_t device_id);
 /* Reset, negotiate VERSION_1 (plus extra feature bits), set up queues; returns 0 or -1. */
 int virtio_init(uint64_t base, uint64_t extra_features, Virtq *qs, unsigned nq);
-/* Post a chain of n buffers (flags per buffer: 2 = device-writable) and notify. */
-void virtq_post(Virtq *q, void *const *bufs, const uint32_t *lens, const uint16_t *flags, unsigned n);
-/* Spin until the device returns a buffer; returns its len, or -1 after too many polls. */
-long virtq_wait(Virtq *q);
+/* Post a chain of n <= 4 buffers (flags: 2 = device-writable) and notify; returns its head. */
+unsigned virtq_post(Virtq *q, void *const *bufs, const uint32_t *lens, const uint16_t *flags, unsigned n);
+/* Spin until the device returns a chain; returns its len (and head via *id), or -1 after too many polls. */
+long virtq_wait(Virtq *q, unsigned *id);
+uint32_t fnv1a(const void *p, size_t n);
+void poweroff(int status);
