@@ -40,7 +40,9 @@ int gm_new(uint64_t ram_size, bool hugepages, GuestMem **ret) {
                 return -errno;
         if (ftruncate(gm->memfd, (off_t) ram_size) < 0)
                 return -errno;
-        gm->map = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, gm->memfd, 0);
+        /* hugetlb pages are reserved at mmap time (ENOMEM now), never SIGBUS at first touch */
+        gm->map = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | (hugepages ? 0 : MAP_NORESERVE),
+                       gm->memfd, 0);
         if (gm->map == MAP_FAILED) {
                 gm->map = NULL;
                 return -errno;

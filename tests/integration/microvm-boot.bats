@@ -1,0 +1,58 @@
+#!/usr/bin/env bats
+# Booting tiny guests through both kernel formats, the boot-time marker, SMP and exit paths.
+
+load microvm-lib
+
+setup() {
+        require_kvm
+}
+
+@test "ELF guest prints over serial and its status becomes the exit status" {
+        run vmm --kernel "$(guest hello.elf)" --cmdline "aula test"
+        [ "$status" -eq 7 ]
+        [[ "$output" == *"hello from guest"* ]]
+        [[ "$output" == *"cmdline: aula test"* ]]
+}
+
+@test "bzImage guest boots through the 64-bit entry at +0x200" {
+        run vmm --kernel "$(guest hello.bzImage)"
+        [ "$status" -eq 7 ]
+        [[ "$output" == *"hello from guest"* ]]
+        [[ "$output" == *"cmdline: console=ttyS0 reboot=k panic=-1"* ]]
+}
+
+@test "boot-time marker is recorded" {
+        run vmm --kernel "$(guest hello.elf)" --boot-time
+        [ "$status" -eq 7 ]
+        [[ "$output" =~ "boot marker after "[0-9]+" us" ]]
+}
+
+@test "two vCPUs: the BSP starts the AP with INIT-SIPI" {
+        run vmm --kernel "$(guest smp.elf)" --vcpus 2
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"smp: ap started"* ]]
+}
+
+@test "console to a file" {
+        local f="$BATS_TEST_TMPDIR/console.log"
+        run vmm --kernel "$(guest hello.elf)" --console "file=$f"
+        [ "$status" -eq 7 ]
+        [[ "$output" != *"hello from guest"* ]]
+        grep -q "hello from guest" "$f"
+}
+
+@test "hugepages are optional and fail clearly when none are reserved" {
+        if [ "$(cat /proc/sys/vm/nr_hugepages)" -ge 64 ]; then
+                run vmm --kernel "$(guest hello.elf)" --hugepages
+                [ "$status" -eq 7 ]
+        else
+                run vmm --kernel "$(guest hello.elf)" --hugepages
+                [ "$status" -eq 125 ]
+                [[ "$output" == *"in hugepages"* ]]
+        fi
+}
+
+@test "cpuid mask is accepted and the guest still runs" {
+        run vmm --kernel "$(guest hello.elf)" --cpuid-mask avx512f,x2apic,0x7:0:ebx:5
+        [ "$status" -eq 7 ]
+}
