@@ -215,6 +215,14 @@ void kvm_vcpu_set_immediate_exit(KvmVcpu *v, bool on) {
         __atomic_store_n(&((struct kvm_run *) v->run)->immediate_exit, on, __ATOMIC_SEQ_CST);
 }
 
+int kvm_vcpu_get_rip(KvmVcpu *v, uint64_t *ret) {
+        struct kvm_regs regs;
+        if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+                return -errno;
+        *ret = regs.rip;
+        return 0;
+}
+
 static VcpuEvent crash(KvmVcpu *v, char *msg, size_t size, const char *what) {
         struct kvm_regs regs = {};
         (void) ioctl(v->fd, KVM_GET_REGS, &regs);

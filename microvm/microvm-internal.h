@@ -469,6 +469,7 @@ int kvm_vcpu_set_cpuid(KvmVcpu *v, const CpuidEntry *cpuid, size_t n_cpuid);
 /* One KVM_RUN and its exit; *msg (size bytes) gets words for VCPU_EVENT_CRASH. */
 VcpuEvent kvm_vcpu_run(KvmVcpu *v, const VcpuIo *io, void *opaque, char *msg, size_t size);
 void kvm_vcpu_set_immediate_exit(KvmVcpu *v, bool on);
+int kvm_vcpu_get_rip(KvmVcpu *v, uint64_t *ret);
 int kvm_vcpu_save(KvmVcpu *v, Buf *out);
 int kvm_vcpu_restore(KvmVcpu *v, const uint8_t *p, size_t len);
 

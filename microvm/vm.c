@@ -843,6 +843,24 @@ static void stop_threads(Vm *vm) {
         event_loop_stop(vm->loop);
 }
 
+/* Say where the guest was when time ran out: a stuck guest and a slow one look different. */
+static void timeout_exit(Vm *vm) {
+        char msg[sizeof(vm->exit.message)];
+        uint64_t rip = 0;
+        bool marker;
+
+        (void) vm_pause(vm);
+        (void) kvm_vcpu_get_rip(&vm->vcpus[0], &rip);
+        pthread_mutex_lock(&vm->io_lock);
+        marker = vm->marker_seen;
+        pthread_mutex_unlock(&vm->io_lock);
+        snprintf(msg, sizeof(msg),
+                 "the guest did not finish within %" PRIu64 " s (vcpu0 at RIP 0x%" PRIx64 "%s)",
+                 vm->cfg.timeout_usec / 1000000, rip, marker ? "" : ", no boot marker");
+        request_exit(vm, VM_EXIT_TIMEOUT, msg);
+        (void) vm_resume(vm);
+}
+
 int vm_run(Vm *vm, VmExit *ret) {
         int r;
 
@@ -886,7 +904,7 @@ int vm_run(Vm *vm, VmExit *ret) {
                 if (deadline) {
                         uint64_t now = now_usec(CLOCK_MONOTONIC);
                         if (now >= deadline) {
-                                request_exit(vm, VM_EXIT_TIMEOUT, "the guest did not finish in time");
+                                timeout_exit(vm);
                                 continue;
                         }
                         timeout = (int) MIN((deadline - now + 999) / 1000, (uint64_t) INT32_MAX);
