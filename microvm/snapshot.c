@@ -273,29 +273,94 @@ static bool all_zero(const uint8_t *p, size_t n) {
         return true;
 }
 
-static int write_memory(Vm *vm, int dirfd, uint64_t *ret_hash) {
-        _cleanup_close_ int fd = -EBADF;
-        Hash64 h;
-        uint64_t size = vm->gm->ram_size;
+/*
+ * The memory checksum covers every non-zero CHUNK-aligned chunk as
+ * (offset, length, bytes); all other bytes are zero by construction (holes in
+ * the memfd, holes in the file). Only allocated extents are ever touched, so
+ * neither snapshot nor restore faults in the guest's untouched RAM.
+ */
+static void hash_chunk(Hash64 *h, uint64_t off, const uint8_t *p, size_t n) {
+        uint64_t hdr[2] = { off, n };
+        hash64_update(h, hdr, sizeof(hdr));
+        hash64_update(h, p, n);
+}
 
-        fd = openat(dirfd, "memory.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        hash64_init(&h);
-        for (uint64_t off = 0; off < size; off += CHUNK) {
-                size_t n = (size_t) MIN((uint64_t) CHUNK, size - off);
-                const uint8_t *p = vm->gm->map + off;
-                hash64_update(&h, p, n);
-                if (all_zero(p, n))
-                        continue;
-                if (pwrite(fd, p, n, (off_t) off) != (ssize_t) n)
-                        return errno ? -errno : -EIO;
+/* Calls f for each CHUNK-aligned chunk that overlaps a data extent of fd. */
+static int for_each_data_chunk(int fd, uint64_t size, int (*f)(void *, uint64_t, size_t), void *arg) {
+        uint64_t off = 0;
+
+        while (off < size) {
+                off_t data = lseek(fd, (off_t) off, SEEK_DATA), hole;
+                if (data < 0)
+                        return errno == ENXIO ? 0 : -errno;
+                hole = lseek(fd, data, SEEK_HOLE);
+                if (hole < 0)
+                        return -errno;
+                for (uint64_t c = (uint64_t) data / CHUNK * CHUNK; c < (uint64_t) hole && c < size;
+                     c += CHUNK) {
+                        int r = f(arg, c, (size_t) MIN((uint64_t) CHUNK, size - c));
+                        if (r < 0)
+                                return r;
+                }
+                off = ((uint64_t) hole + CHUNK - 1) / CHUNK * CHUNK;
         }
-        if (ftruncate(fd, (off_t) size) < 0 || fsync(fd) < 0)
+        return 0;
+}
+
+typedef struct MemIo {
+        Vm *vm;
+        int fd;
+        Hash64 h;
+} MemIo;
+
+static int save_chunk(void *arg, uint64_t off, size_t n) {
+        MemIo *m = arg;
+        const uint8_t *p = m->vm->gm->map + off;
+
+        if (all_zero(p, n))
+                return 0;
+        hash_chunk(&m->h, off, p, n);
+        if (pwrite(m->fd, p, n, (off_t) off) != (ssize_t) n)
+                return errno ? -errno : -EIO;
+        return 0;
+}
+
+static int write_memory(Vm *vm, int dirfd, uint64_t *ret_hash) {
+        MemIo m = { .vm = vm, .fd = -EBADF };
+        uint64_t size = vm->gm->ram_size;
+        int r;
+
+        m.fd = openat(dirfd, "memory.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (m.fd < 0)
                 return -errno;
-        if (renameat(dirfd, "memory.tmp", dirfd, "memory") < 0)
-                return -errno;
-        *ret_hash = hash64_final(&h);
+        hash64_init(&m.h);
+        r = for_each_data_chunk(vm->gm->memfd, size, save_chunk, &m);
+        if (r >= 0 && (ftruncate(m.fd, (off_t) size) < 0 || fsync(m.fd) < 0))
+                r = -errno;
+        safe_close(m.fd);
+        if (r >= 0 && renameat(dirfd, "memory.tmp", dirfd, "memory") < 0)
+                r = -errno;
+        if (r < 0)
+                return r;
+        *ret_hash = hash64_final(&m.h);
+        return 0;
+}
+
+static int load_chunk(void *arg, uint64_t off, size_t n) {
+        MemIo *m = arg;
+        uint8_t *p = m->vm->gm->map + off;
+        size_t done = 0;
+
+        while (done < n) {
+                ssize_t k = pread(m->fd, p + done, n - done, (off_t) (off + done));
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return k < 0 ? -errno : -EIO;
+                done += (size_t) k;
+        }
+        if (!all_zero(p, n))
+                hash_chunk(&m->h, off, p, n);
         return 0;
 }
 
@@ -355,26 +420,28 @@ int vm_snapshot(Vm *vm, const char *dir, char **error_msg) {
 }
 
 static int read_memory(Vm *vm, int dirfd, uint64_t expect, char **error_msg, const char *dir) {
-        _cleanup_close_ int fd = -EBADF;
+        MemIo m = { .vm = vm, .fd = -EBADF };
         struct stat st;
-        Hash64 h;
         uint64_t size = vm->gm->ram_size;
+        int r;
 
-        fd = openat(dirfd, "memory", O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &st) < 0)
-                return serr(error_msg, -errno, "cannot open '%s/memory': %m", dir);
-        if ((uint64_t) st.st_size != size)
+        m.fd = openat(dirfd, "memory", O_RDONLY | O_CLOEXEC);
+        if (m.fd < 0 || fstat(m.fd, &st) < 0) {
+                r = serr(error_msg, -errno, "cannot open '%s/memory': %m", dir);
+                safe_close(m.fd);
+                return r;
+        }
+        if ((uint64_t) st.st_size != size) {
+                safe_close(m.fd);
                 return serr(error_msg, -EBADMSG, "'%s/memory' has %lld bytes, the snapshot says %" PRIu64,
                             dir, (long long) st.st_size, size);
-        hash64_init(&h);
-        for (uint64_t off = 0; off < size;) {
-                ssize_t n = pread(fd, vm->gm->map + off, (size_t) MIN(size - off, 16ULL << 20), (off_t) off);
-                if (n <= 0)
-                        return serr(error_msg, n < 0 ? -errno : -EIO, "cannot read '%s/memory': %m", dir);
-                hash64_update(&h, vm->gm->map + off, (size_t) n);
-                off += (uint64_t) n;
         }
-        if (hash64_final(&h) != expect)
+        hash64_init(&m.h);
+        r = for_each_data_chunk(m.fd, size, load_chunk, &m);
+        safe_close(m.fd);
+        if (r < 0)
+                return serr(error_msg, r, "cannot read '%s/memory': %s", dir, strerror(-r));
+        if (hash64_final(&m.h) != expect)
                 return serr(error_msg, -EBADMSG, "'%s/memory' does not match its checksum", dir);
         return 0;
 }
