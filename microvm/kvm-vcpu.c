@@ -58,12 +58,19 @@ static const struct {
         { 0x2ff, (1 << 11) | 6 }, /* MTRRdefType: enabled, write-back */
 };
 
+/* struct kvm_msrs with one entry, without a flexible array member inside a struct */
+typedef union OneMsr {
+        struct kvm_msrs hdr;
+        uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+} OneMsr;
+
 static int set_msr(KvmVcpu *v, uint32_t index, uint64_t value) {
-        struct {
-                struct kvm_msrs hdr;
-                struct kvm_msr_entry e;
-        } m = { .hdr.nmsrs = 1, .e = { .index = index, .data = value } };
-        int r = ioctl(v->fd, KVM_SET_MSRS, &m);
+        OneMsr m = {};
+        int r;
+
+        m.hdr.nmsrs = 1;
+        m.hdr.entries[0] = (struct kvm_msr_entry){ .index = index, .data = value };
+        r = ioctl(v->fd, KVM_SET_MSRS, &m);
 
         if (r < 0)
                 return -errno;
@@ -71,17 +78,17 @@ static int set_msr(KvmVcpu *v, uint32_t index, uint64_t value) {
 }
 
 static int get_msr(KvmVcpu *v, uint32_t index, uint64_t *ret) {
-        struct {
-                struct kvm_msrs hdr;
-                struct kvm_msr_entry e;
-        } m = { .hdr.nmsrs = 1, .e = { .index = index } };
-        int r = ioctl(v->fd, KVM_GET_MSRS, &m);
+        OneMsr m = {};
+        int r;
 
+        m.hdr.nmsrs = 1;
+        m.hdr.entries[0].index = index;
+        r = ioctl(v->fd, KVM_GET_MSRS, &m);
         if (r < 0)
                 return -errno;
         if (r != 1)
                 return -EPERM;
-        *ret = m.e.data;
+        *ret = m.hdr.entries[0].data;
         return 0;
 }
 
@@ -301,9 +308,9 @@ int kvm_vcpu_save(KvmVcpu *v, Buf *out) {
         struct kvm_mp_state mp;
         struct kvm_vcpu_events ev;
         struct kvm_debugregs dr;
-        struct {
+        union {
                 struct kvm_msr_list hdr;
-                uint32_t idx[1024];
+                uint8_t bytes[sizeof(struct kvm_msr_list) + 1024 * sizeof(uint32_t)];
         } list = { .hdr.nmsrs = 1024 };
         Buf msrs = {};
         int r = 0;
@@ -330,12 +337,12 @@ int kvm_vcpu_save(KvmVcpu *v, Buf *out) {
                 list.hdr.nmsrs = 0; /* fall back to the MSRs we set at boot */
         if (list.hdr.nmsrs == 0)
                 for (size_t i = 0; i < ELEMENTSOF(boot_msrs); i++)
-                        list.idx[list.hdr.nmsrs++] = boot_msrs[i].index;
+                        list.hdr.indices[list.hdr.nmsrs++] = boot_msrs[i].index;
         for (uint32_t i = 0; i < list.hdr.nmsrs && i < 1024; i++) {
                 uint64_t val;
-                if (get_msr(v, list.idx[i], &val) < 0)
+                if (get_msr(v, list.hdr.indices[i], &val) < 0)
                         continue;
-                buf_put(&msrs, &list.idx[i], 4);
+                buf_put(&msrs, &list.hdr.indices[i], 4);
                 buf_put(&msrs, &val, 8);
         }
         if (msrs.oom)

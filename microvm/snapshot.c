@@ -86,7 +86,7 @@ static int serr(char **error_msg, int r, const char *fmt, ...) {
 /* ------------------------------------------------------------ Buf and TLV */
 
 void buf_put(Buf *b, const void *p, size_t n) {
-        if (b->oom)
+        if (b->oom || n == 0)
                 return;
         if (b->len + n > b->cap) {
                 size_t cap = MAX(b->cap * 2, b->len + n + 4096);

@@ -56,3 +56,21 @@ setup() {
         run vmm --kernel "$(guest hello.elf)" --cpuid-mask avx512f,x2apic,0x7:0:ebx:5
         [ "$status" -eq 7 ]
 }
+
+@test "every VMM thread runs under a seccomp filter" {
+        local out="$BATS_TEST_TMPDIR/out" pid n=0
+        mkfifo "$BATS_TEST_TMPDIR/in"
+        exec 4<>"$BATS_TEST_TMPDIR/in"
+        "$AULA_VMM" --kernel "$(guest snap.elf)" --vcpus 2 <&4 >"$out" 2>&1 3>&- &
+        pid=$!
+        exec 4>&-
+        for _ in $(seq 100); do grep -q "snap: ready" "$out" && break; sleep 0.1; done
+        for s in /proc/"$pid"/task/*/status; do
+                grep -q "^Name:[[:space:]]*aula-vmm" "$s" || continue # KVM's own kernel worker threads
+                grep -q "^Seccomp:[[:space:]]*2" "$s" || { cat "$s"; false; }
+                n=$((n + 1))
+        done
+        kill "$pid"
+        wait "$pid" || true
+        [ "$n" -eq 4 ] # main, device loop, two vCPUs
+}
