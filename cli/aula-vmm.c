@@ -43,7 +43,7 @@ static void help(void) {
                "  --net tap=NAME[,mac=M]  virtio-net on a tap interface (repeatable)\n"
                "  --vsock cid=N,socket=P  virtio-vsock; host side as unix socket P (see docs/microvm.md)\n"
                "  --console stdio|file=PATH|none  where ttyS0 goes (default stdio)\n"
-               "  --snapshot DIR          on SIGUSR1, write a snapshot to DIR and exit\n"
+               "  --snapshot DIR          on SIGUSR1, write a snapshot to DIR and exit (SIGUSR2 pauses/resumes)\n"
                "  --restore DIR           resume a snapshot instead of booting a kernel\n"
                "  --cpuid-mask LIST       hide CPU features: names (avx512f,x2apic) or LEAF:SUB:REG:BIT\n"
                "  --no-rng                no virtio-rng device\n"

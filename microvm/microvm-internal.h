@@ -534,7 +534,8 @@ struct Vm {
         bool pause_requested;
         unsigned n_parked, n_running;
         int wake_fd; /* eventfd: vm_run() re-checks requests */
-        volatile int req_stop, req_snapshot;
+        volatile int req_stop, req_snapshot, req_pause_toggle;
+        bool user_paused;
         const char *snapshot_dir;
 
         uint64_t start_usec, marker_usec;

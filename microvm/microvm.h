@@ -112,7 +112,8 @@ void vm_request_snapshot(Vm *vm, const char *dir);
 
 /*
  * For one-VM processes: SIGINT, SIGTERM and SIGHUP request a stop, SIGUSR1 a
- * snapshot into snapshot_dir (or a stop when NULL). Call before vm_run().
+ * snapshot into snapshot_dir (or a stop when NULL), SIGUSR2 toggles
+ * pause/resume. Call before vm_run().
  */
 int vm_handle_signals(Vm *vm, const char *snapshot_dir);
 

@@ -123,12 +123,15 @@ static void on_signal(int sig) {
                 return;
         if (sig == SIGUSR1 && signal_snapshot_dir)
                 vm_request_snapshot(vm, signal_snapshot_dir);
-        else
+        else if (sig == SIGUSR2) {
+                vm->req_pause_toggle = 1;
+                wake_runner(vm);
+        } else
                 vm_request_stop(vm);
 }
 
 int vm_handle_signals(Vm *vm, const char *snapshot_dir) {
-        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
         struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 
         signal_vm = vm;
@@ -895,6 +898,12 @@ int vm_run(Vm *vm, VmExit *ret) {
                         request_exit(vm, r < 0 ? VM_EXIT_CRASH : VM_EXIT_STOPPED,
                                      r < 0 ? (msg ?: "snapshot failed") : "snapshot written");
                         vm_resume(vm);
+                        continue;
+                }
+                if (vm->req_pause_toggle) {
+                        vm->req_pause_toggle = 0;
+                        vm->user_paused = !vm->user_paused;
+                        (void) (vm->user_paused ? vm_pause(vm) : vm_resume(vm));
                         continue;
                 }
                 if (vm->req_stop) {

@@ -74,3 +74,9 @@ setup() {
         wait "$pid" || true
         [ "$n" -eq 4 ] # main, device loop, two vCPUs
 }
+
+@test "--no-acpi puts the devices on the kernel command line" {
+        run vmm --kernel "$(guest hello.elf)" --no-acpi --cmdline "console=ttyS0"
+        [ "$status" -eq 7 ]
+        [[ "$output" == *"cmdline: console=ttyS0 virtio_mmio.device=4K@0xd0000000:5"* ]]
+}

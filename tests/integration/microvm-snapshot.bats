@@ -56,3 +56,22 @@ take_snapshot() {
         [ "$status" -eq 125 ]
         [[ "$output" == *"the snapshot has 1 virtio devices, the configuration 0"* ]]
 }
+
+@test "SIGUSR2 pauses and resumes: input waits while paused" {
+        local out="$BATS_TEST_TMPDIR/out" pid
+        mkfifo "$BATS_TEST_TMPDIR/in"
+        exec 4<>"$BATS_TEST_TMPDIR/in"
+        "$AULA_VMM" --kernel "$(guest snap.elf)" <&4 >"$out" 2>&1 3>&- &
+        pid=$!
+        for _ in $(seq 100); do grep -q "snap: ready" "$out" && break; sleep 0.1; done
+        kill -USR2 "$pid"
+        sleep 0.3
+        echo x >&4
+        sleep 0.5
+        ! grep -q "snap: byte" "$out"
+        kill -0 "$pid"
+        kill -USR2 "$pid"
+        exec 4>&-
+        wait "$pid"
+        grep -q "snap: byte x state intact" "$out"
+}
