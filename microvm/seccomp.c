@@ -15,12 +15,31 @@
 #include <seccomp.h>
 
 static const int common_syscalls[] = {
-        SCMP_SYS(read),           SCMP_SYS(write),   SCMP_SYS(readv),           SCMP_SYS(writev),
-        SCMP_SYS(futex),          SCMP_SYS(exit),    SCMP_SYS(exit_group),      SCMP_SYS(rt_sigreturn),
-        SCMP_SYS(rt_sigprocmask), SCMP_SYS(madvise), SCMP_SYS(munmap),          SCMP_SYS(mmap),
-        SCMP_SYS(mprotect),       SCMP_SYS(brk),     SCMP_SYS(clock_gettime),   SCMP_SYS(gettid),
-        SCMP_SYS(getpid),         SCMP_SYS(tgkill),  SCMP_SYS(restart_syscall), SCMP_SYS(sched_yield),
-        SCMP_SYS(close),          SCMP_SYS(rseq),    SCMP_SYS(set_robust_list),
+        SCMP_SYS(read),
+        SCMP_SYS(write),
+        SCMP_SYS(readv),
+        SCMP_SYS(writev),
+        SCMP_SYS(futex),
+        SCMP_SYS(exit),
+        SCMP_SYS(exit_group),
+        SCMP_SYS(rt_sigreturn),
+        SCMP_SYS(rt_sigprocmask),
+        SCMP_SYS(madvise),
+        SCMP_SYS(munmap),
+        SCMP_SYS(mmap),
+        SCMP_SYS(mprotect),
+        SCMP_SYS(brk),
+        SCMP_SYS(clock_gettime),
+        SCMP_SYS(gettid),
+        SCMP_SYS(getpid),
+        SCMP_SYS(tgkill),
+        SCMP_SYS(restart_syscall),
+        SCMP_SYS(sched_yield),
+        SCMP_SYS(close),
+        SCMP_SYS(rseq),
+        SCMP_SYS(set_robust_list),
+        /* a device reset from a vCPU (status write 0) drops vsock connections: epoll_ctl, close */
+        SCMP_SYS(epoll_ctl),
 };
 
 static const int loop_syscalls[] = {
