@@ -90,18 +90,20 @@ PY
         local ns="aula-mvm-$$-$BATS_TEST_NUMBER"
         ip netns add "$ns" || need "cannot create a network namespace"
         ip netns exec "$ns" ip tuntap add dev aulatap0 mode tap
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.aulatap0.disable_ipv6=1 2>/dev/null || true
         ip netns exec "$ns" ip link set aulatap0 up
         ip netns exec "$ns" python3 - >"$BATS_TEST_TMPDIR/peer.out" 2>&1 <<'PY' &
 import socket
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88b5))
 s.bind(("aulatap0", 0))
 s.settimeout(20)
+print("ready", flush=True)
 f = s.recv(2000)
 print("host got", f[14:27].decode(), "from", f[6:12].hex())
 s.send(f[6:12] + bytes.fromhex("020000000001") + b"\x88\xb5" + b"aula-net-pong\x00" + bytes(40))
 PY
         local peer=$!
-        sleep 0.5
+        for _ in $(seq 100); do grep -q ready "$BATS_TEST_TMPDIR/peer.out" && break; sleep 0.1; done
         run ip netns exec "$ns" timeout -k 5 30 "$AULA_VMM" --kernel "$(guest net.elf)" \
                 --net tap=aulatap0,mac=02:aa:bb:cc:dd:ee
         wait "$peer" || true
