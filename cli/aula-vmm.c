@@ -151,51 +151,84 @@ static int parse_console(const char *s) {
         return 0;
 }
 
-static int parse_argv(int argc, char *argv[]) {
-        enum {
-                ARG_KERNEL = 0x100,
-                ARG_INITRD,
-                ARG_CMDLINE,
-                ARG_MEMORY,
-                ARG_VCPUS,
-                ARG_DISK,
-                ARG_NET,
-                ARG_VSOCK,
-                ARG_CONSOLE,
-                ARG_SNAPSHOT,
-                ARG_RESTORE,
-                ARG_CPUID_MASK,
-                ARG_NO_RNG,
-                ARG_NO_ACPI,
-                ARG_HUGEPAGES,
-                ARG_TIMEOUT,
-                ARG_BOOT_TIME,
-                ARG_NO_SECCOMP,
-        };
-        static const struct option options[] = {
-                { "kernel", required_argument, NULL, ARG_KERNEL },
-                { "initrd", required_argument, NULL, ARG_INITRD },
-                { "cmdline", required_argument, NULL, ARG_CMDLINE },
-                { "memory", required_argument, NULL, ARG_MEMORY },
-                { "vcpus", required_argument, NULL, ARG_VCPUS },
-                { "disk", required_argument, NULL, ARG_DISK },
-                { "net", required_argument, NULL, ARG_NET },
-                { "vsock", required_argument, NULL, ARG_VSOCK },
-                { "console", required_argument, NULL, ARG_CONSOLE },
-                { "snapshot", required_argument, NULL, ARG_SNAPSHOT },
-                { "restore", required_argument, NULL, ARG_RESTORE },
-                { "cpuid-mask", required_argument, NULL, ARG_CPUID_MASK },
-                { "no-rng", no_argument, NULL, ARG_NO_RNG },
-                { "no-acpi", no_argument, NULL, ARG_NO_ACPI },
-                { "hugepages", no_argument, NULL, ARG_HUGEPAGES },
-                { "timeout", required_argument, NULL, ARG_TIMEOUT },
-                { "boot-time", no_argument, NULL, ARG_BOOT_TIME },
-                { "no-seccomp", no_argument, NULL, ARG_NO_SECCOMP },
-                { "verbose", no_argument, NULL, 'v' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+enum {
+        ARG_KERNEL = 0x100,
+        ARG_INITRD,
+        ARG_CMDLINE,
+        ARG_MEMORY,
+        ARG_VCPUS,
+        ARG_DISK,
+        ARG_NET,
+        ARG_VSOCK,
+        ARG_CONSOLE,
+        ARG_SNAPSHOT,
+        ARG_RESTORE,
+        ARG_CPUID_MASK,
+        ARG_NO_RNG,
+        ARG_NO_ACPI,
+        ARG_HUGEPAGES,
+        ARG_TIMEOUT,
+        ARG_BOOT_TIME,
+        ARG_NO_SECCOMP,
+};
+
+static const struct option options[] = {
+        { "kernel", required_argument, NULL, ARG_KERNEL },
+        { "initrd", required_argument, NULL, ARG_INITRD },
+        { "cmdline", required_argument, NULL, ARG_CMDLINE },
+        { "memory", required_argument, NULL, ARG_MEMORY },
+        { "vcpus", required_argument, NULL, ARG_VCPUS },
+        { "disk", required_argument, NULL, ARG_DISK },
+        { "net", required_argument, NULL, ARG_NET },
+        { "vsock", required_argument, NULL, ARG_VSOCK },
+        { "console", required_argument, NULL, ARG_CONSOLE },
+        { "snapshot", required_argument, NULL, ARG_SNAPSHOT },
+        { "restore", required_argument, NULL, ARG_RESTORE },
+        { "cpuid-mask", required_argument, NULL, ARG_CPUID_MASK },
+        { "no-rng", no_argument, NULL, ARG_NO_RNG },
+        { "no-acpi", no_argument, NULL, ARG_NO_ACPI },
+        { "hugepages", no_argument, NULL, ARG_HUGEPAGES },
+        { "timeout", required_argument, NULL, ARG_TIMEOUT },
+        { "boot-time", no_argument, NULL, ARG_BOOT_TIME },
+        { "no-seccomp", no_argument, NULL, ARG_NO_SECCOMP },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        {},
+};
+
+/* Options with a value that needs checking; returns 0 or a logged -errno. */
+static int parse_value(int c, char *arg) {
         uint64_t u;
+
+        switch (c) {
+        case ARG_MEMORY:
+                if (parse_size(arg, &u) < 0)
+                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid memory size '%s'", arg);
+                arg_cfg.memory = u;
+                return 0;
+        case ARG_VCPUS:
+                if (safe_atou(arg, &arg_cfg.vcpus) < 0)
+                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid vCPU count '%s'", arg);
+                return 0;
+        case ARG_TIMEOUT:
+                if (safe_atou64(arg, &u) < 0 || u == 0 || u > 86400 * 365)
+                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid timeout '%s'", arg);
+                arg_cfg.timeout_usec = u * 1000000;
+                return 0;
+        case ARG_DISK:
+                return parse_disk(arg);
+        case ARG_NET:
+                return parse_net(arg);
+        case ARG_VSOCK:
+                return parse_vsock(arg);
+        case ARG_CONSOLE:
+                return parse_console(arg);
+        default:
+                return -EINVAL;
+        }
+}
+
+static int parse_argv(int argc, char *argv[]) {
         int c, r;
 
         while ((c = getopt_long(argc, argv, "vh", options, NULL)) >= 0) {
@@ -208,37 +241,6 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_CMDLINE:
                         arg_cfg.cmdline = optarg;
-                        break;
-                case ARG_MEMORY:
-                        if (parse_size(optarg, &u) < 0)
-                                return log_error_errno(
-                                                SYNTHETIC_ERRNO(EINVAL), "Invalid memory size '%s'", optarg);
-                        arg_cfg.memory = u;
-                        break;
-                case ARG_VCPUS:
-                        if (safe_atou(optarg, &arg_cfg.vcpus) < 0)
-                                return log_error_errno(
-                                                SYNTHETIC_ERRNO(EINVAL), "Invalid vCPU count '%s'", optarg);
-                        break;
-                case ARG_DISK:
-                        r = parse_disk(optarg);
-                        if (r < 0)
-                                return r;
-                        break;
-                case ARG_NET:
-                        r = parse_net(optarg);
-                        if (r < 0)
-                                return r;
-                        break;
-                case ARG_VSOCK:
-                        r = parse_vsock(optarg);
-                        if (r < 0)
-                                return r;
-                        break;
-                case ARG_CONSOLE:
-                        r = parse_console(optarg);
-                        if (r < 0)
-                                return r;
                         break;
                 case ARG_SNAPSHOT:
                         arg_snapshot = optarg;
@@ -258,11 +260,6 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_HUGEPAGES:
                         arg_cfg.hugepages = true;
                         break;
-                case ARG_TIMEOUT:
-                        if (safe_atou64(optarg, &u) < 0 || u == 0 || u > 86400 * 365)
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid timeout '%s'", optarg);
-                        arg_cfg.timeout_usec = u * 1000000;
-                        break;
                 case ARG_BOOT_TIME:
                         arg_boot_time = true;
                         break;
@@ -275,8 +272,12 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'h':
                         help();
                         return 0;
-                default:
+                case '?':
                         return -EINVAL;
+                default:
+                        r = parse_value(c, optarg);
+                        if (r < 0)
+                                return r;
                 }
         }
         if (optind < argc)

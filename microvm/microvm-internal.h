@@ -544,6 +544,13 @@ struct Vm {
         struct termios *saved_termios;
 };
 
+/* Shared between vm.c (devices, exits) and vm-run.c (threads, requests). */
+void vm_request_exit(struct Vm *vm, VmExitReason reason, const char *msg);
+void vm_wake_runner(struct Vm *vm);
+void vm_forget_signals(struct Vm *vm);
+void vm_stop_threads(struct Vm *vm);
+extern const VcpuIo vm_vcpu_io;
+
 /* Snapshot helpers (snapshot.c) on a paused VM. */
 int vm_devices_save(struct Vm *vm, Buf *out);
 int vm_devices_restore(struct Vm *vm, const uint8_t *p, size_t len);
