@@ -63,6 +63,7 @@ int kvm_vm_open(KvmVm *k, char **error_msg) {
 }
 
 void kvm_vm_close(KvmVm *k) {
+        (void) kvm_vm_set_memory_wait(k);
         k->vm_fd = safe_close(k->vm_fd);
         k->kvm_fd = safe_close(k->kvm_fd);
 }
@@ -93,6 +94,31 @@ int kvm_vm_set_memory(KvmVm *k, const GuestMem *gm) {
                         return -errno;
         }
         return 0;
+}
+
+static void *set_memory_thread(void *arg) {
+        KvmVm *k = arg;
+        k->mem_result = kvm_vm_set_memory(k, k->mem_gm);
+        return NULL;
+}
+
+int kvm_vm_set_memory_start(KvmVm *k, const GuestMem *gm) {
+        int r;
+
+        k->mem_gm = gm;
+        r = -pthread_create(&k->mem_thread, NULL, set_memory_thread, k);
+        if (r < 0)
+                return kvm_vm_set_memory(k, gm); /* no thread: do it inline */
+        k->mem_pending = true;
+        return 0;
+}
+
+int kvm_vm_set_memory_wait(KvmVm *k) {
+        if (!k->mem_pending)
+                return 0;
+        pthread_join(k->mem_thread, NULL);
+        k->mem_pending = false;
+        return k->mem_result;
 }
 
 int kvm_vm_irqfd(KvmVm *k, int fd, unsigned gsi) {

@@ -422,6 +422,10 @@ typedef struct KvmVm {
         int kvm_fd;
         int vm_fd;
         int run_size;
+        pthread_t mem_thread; /* kvm_vm_set_memory_start() */
+        bool mem_pending;
+        int mem_result;
+        const GuestMem *mem_gm;
 } KvmVm;
 
 typedef struct KvmVcpu {
@@ -453,6 +457,13 @@ void kvm_vm_close(KvmVm *k);
 /* TSS, in-kernel irqchip (PIC + IOAPIC + LAPICs) and PIT. */
 int kvm_vm_setup_irqchip(KvmVm *k);
 int kvm_vm_set_memory(KvmVm *k, const GuestMem *gm);
+/*
+ * The same on a helper thread: registering memslots has a fixed cost on some
+ * hosts (milliseconds under PVM) that can overlap the rest of VM setup. Every
+ * start must be followed by kvm_vm_set_memory_wait() before the vCPUs run.
+ */
+int kvm_vm_set_memory_start(KvmVm *k, const GuestMem *gm);
+int kvm_vm_set_memory_wait(KvmVm *k);
 int kvm_vm_irqfd(KvmVm *k, int fd, unsigned gsi);
 int kvm_vm_ioeventfd(KvmVm *k, int fd, uint64_t addr, uint32_t datamatch);
 int kvm_vm_irq_line(KvmVm *k, unsigned irq, bool level);

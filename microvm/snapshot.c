@@ -553,6 +553,11 @@ int vm_restore(const VmConfig *c, const char *dir, Vm **ret, char **error_msg) {
                         serr(error_msg, 0, "cannot restore VM state from '%s/state': %s", dir, strerror(-r));
                 goto fail;
         }
+        r = kvm_vm_set_memory_wait(&vm->kvm);
+        if (r < 0) {
+                serr(error_msg, 0, "cannot register guest memory with KVM: %s", strerror(-r));
+                goto fail;
+        }
         for (size_t i = 0; i < vm->n_devs; i++)
                 if (vm->devs[i].kind == VM_DEV_VSOCK)
                         virtio_vsock_transport_reset(vm->devs[i].dev);

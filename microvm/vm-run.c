@@ -235,7 +235,7 @@ int vm_run(Vm *vm, VmExit *ret) {
                 r = vm_seccomp_apply(VM_THREAD_MAIN);
                 if (r < 0)
                         vm_request_exit(vm, VM_EXIT_CRASH,
-                                     "cannot install the seccomp filter of the calling thread");
+                                        "cannot install the seccomp filter of the calling thread");
         }
         for (;;) {
                 struct pollfd p = { .fd = vm->wake_fd, .events = POLLIN };
@@ -253,7 +253,7 @@ int vm_run(Vm *vm, VmExit *ret) {
                         (void) vm_pause(vm);
                         r = vm_snapshot(vm, vm->snapshot_dir, &msg);
                         vm_request_exit(vm, r < 0 ? VM_EXIT_CRASH : VM_EXIT_STOPPED,
-                                     r < 0 ? (msg ?: "snapshot failed") : "snapshot written");
+                                        r < 0 ? (msg ?: "snapshot failed") : "snapshot written");
                         vm_resume(vm);
                         continue;
                 }

@@ -518,20 +518,20 @@ int vm_create(const VmConfig *c, Vm **ret, char **error_msg) {
         r = kvm_vm_open(&vm->kvm, error_msg);
         if (r < 0)
                 goto fail;
-        r = kvm_vm_setup_irqchip(&vm->kvm);
-        if (r < 0) {
-                set_error(error_msg, r, "cannot create the in-kernel irqchip and PIT: %s", strerror(-r));
-                goto fail;
-        }
         r = gm_new(c->memory, c->hugepages, &vm->gm);
         if (r < 0) {
                 set_error(error_msg, r, "cannot allocate %" PRIu64 " MiB of guest memory%s: %s",
                           c->memory >> 20, c->hugepages ? " in hugepages" : "", strerror(-r));
                 goto fail;
         }
-        r = kvm_vm_set_memory(&vm->kvm, vm->gm);
+        r = kvm_vm_set_memory_start(&vm->kvm, vm->gm);
         if (r < 0) {
                 set_error(error_msg, r, "cannot register guest memory with KVM: %s", strerror(-r));
+                goto fail;
+        }
+        r = kvm_vm_setup_irqchip(&vm->kvm);
+        if (r < 0) {
+                set_error(error_msg, r, "cannot create the in-kernel irqchip and PIT: %s", strerror(-r));
                 goto fail;
         }
         r = event_loop_new(&vm->loop);
@@ -653,6 +653,11 @@ int vm_new(const VmConfig *c, Vm **ret, char **error_msg) {
                         set_error(error_msg, r, "cannot set up vcpu%u: %s", i, strerror(-r));
                         goto fail;
                 }
+        }
+        r = kvm_vm_set_memory_wait(&vm->kvm);
+        if (r < 0) {
+                set_error(error_msg, r, "cannot register guest memory with KVM: %s", strerror(-r));
+                goto fail;
         }
         *ret = vm;
         return 0;
