@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Connects to host port 1234 over virtio-vsock, sends a line, prints the
- * host's reply, then resets the connection.
+ * host's reply and resets the connection; then accepts one connection from
+ * the host on port 4321 (the host's "CONNECT 4321"), and prints what it says.
  */
 #include "guest.h"
 
@@ -23,8 +24,11 @@ static struct {
         char data[256];
 } rx[4], tx;
 static uint64_t cid;
+static uint32_t local_port = 5000, peer_port = 1234;
 
-static void post_rx(unsigned i) {
+/* The buffer is the one matching the descriptor head virtq_post() will pick (head = 4 * slot). */
+static void post_rx(unsigned unused) {
+        unsigned i = qs[0].avail.idx % 4;
         void *b[1] = { &rx[i] };
         uint32_t l[1] = { sizeof(rx[i]) };
         uint16_t f[1] = { 2 };
@@ -38,8 +42,8 @@ static void send(uint16_t op, const char *data, uint32_t len) {
 
         tx.h = (Hdr){ .src_cid = cid,
                       .dst_cid = 2,
-                      .src_port = 5000,
-                      .dst_port = 1234,
+                      .src_port = local_port,
+                      .dst_port = peer_port,
                       .len = len,
                       .type = 1,
                       .op = op,
@@ -93,6 +97,31 @@ int guest_main(void *boot_params) {
         }
         rx[slot].data[h->len < 255 ? h->len : 255] = 0;
         puts_("vsock: host says ");
+        puts_(rx[slot].data);
+        send(OP_RST, "", 0);
+        post_rx(slot);
+
+        /* now the other direction: wait for the host's REQUEST to port 4321 */
+        h = recv(&slot);
+        while (h && h->op == OP_RST) { /* the reset we caused above, echoed */
+                post_rx(slot);
+                h = recv(&slot);
+        }
+        if (!h || h->op != OP_REQUEST || h->dst_port != 4321) {
+                puts_("vsock: no connection from the host\n");
+                return 4;
+        }
+        peer_port = h->src_port;
+        local_port = 4321;
+        post_rx(slot);
+        send(OP_RESPONSE, "", 0);
+        h = recv(&slot);
+        if (!h || h->op != OP_RW) {
+                puts_("vsock: the host sent nothing\n");
+                return 5;
+        }
+        rx[slot].data[h->len < 255 ? h->len : 255] = 0;
+        puts_("vsock: host connected and says ");
         puts_(rx[slot].data);
         send(OP_RST, "", 0);
         return 0;

@@ -66,6 +66,14 @@ c, _ = s.accept()
 print("host got:", c.recv(100).decode().strip())
 c.sendall(b"hi guest\n")
 c.recv(10)
+# host-initiated: CONNECT through the VMM's listening socket
+h = socket.socket(socket.AF_UNIX)
+h.settimeout(20)
+h.connect(sys.argv[1])
+h.sendall(b"CONNECT 4321\n")
+print("host connect:", h.recv(64).decode().strip())
+h.sendall(b"knock knock\n")
+h.recv(10)
 PY
         local peer=$!
         for _ in $(seq 50); do [ -S "${sock}_1234" ] && break; sleep 0.1; done
@@ -74,7 +82,9 @@ PY
         [ "$status" -eq 0 ]
         [[ "$output" == *"guest cid 7"* ]]
         [[ "$output" == *"host says hi guest"* ]]
+        [[ "$output" == *"host connected and says knock knock"* ]]
         grep -q "host got: hello from the guest" "$BATS_TEST_TMPDIR/host.out"
+        grep -q "host connect: OK 1073741824" "$BATS_TEST_TMPDIR/host.out"
         [ ! -e "$sock" ] # the VMM removes its listening socket
 }
 
