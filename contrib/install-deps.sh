@@ -14,7 +14,7 @@ RUN="busybox-static squashfs-tools squashfs-tools-ng squashfuse fuse3
      criu iproute2 nftables kmod util-linux procps"
 TEST="bats jq time file python3 strace crun runc podman containerd skopeo umoci
       qemu-system-x86 hyperfine netavark docker-registry
-      cpio xz-utils zstd libclang-rt-14-dev shellcheck e2fsprogs"
+      cpio xz-utils zstd libclang-rt-14-dev shellcheck e2fsprogs acpica-tools"
 
 missing=""
 for p in $BUILD $RUN $TEST; do
