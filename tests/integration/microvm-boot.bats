@@ -80,3 +80,26 @@ setup() {
         [ "$status" -eq 7 ]
         [[ "$output" == *"cmdline: console=ttyS0 virtio_mmio.device=4K@0xd0000000:5"* ]]
 }
+
+@test "exits: i8042 reset (reboot=k), ACPI reset, guest status, triple fault" {
+        run vmm --kernel "$(guest exits.elf)" --cmdline "exit=reboot" -v
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"Guest reboot (i8042 reset)"* ]]
+        run vmm --kernel "$(guest exits.elf)" --cmdline "exit=acpi-reset" -v
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"Guest reboot (ACPI reset)"* ]]
+        run vmm --kernel "$(guest exits.elf)" --cmdline "exit=status" -v
+        [ "$status" -eq 42 ]
+        [[ "$output" == *"Guest poweroff (ACPI S5), status 42"* ]]
+        # hardware KVM sees a triple fault; emulating KVM (PVM) gives up on the faulting int3 first
+        run vmm --kernel "$(guest exits.elf)" --cmdline "exit=crash"
+        [ "$status" -eq 123 ]
+        [[ "$output" == *"Guest crash: vcpu0: triple fault (shutdown)"* ]] ||
+                [[ "$output" == *"Guest crash: vcpu0: KVM internal error"*" at RIP 0x"* ]]
+}
+
+@test "a guest that never stops is ended by --timeout with its RIP" {
+        run vmm --kernel "$(guest exits.elf)" --cmdline "exit=never" --timeout 1
+        [ "$status" -eq 124 ]
+        [[ "$output" =~ "did not finish within 1 s (vcpu0 at RIP 0x10"[0-9a-f]+")" ]]
+}
