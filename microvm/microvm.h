@@ -46,6 +46,7 @@ typedef enum VmConsoleMode {
         _VM_CONSOLE_INVALID = -22,
 } VmConsoleMode;
 
+/* Strings are borrowed: they must outlive the Vm created from the config. */
 typedef struct VmConfig {
         const char *kernel; /* bzImage (boot protocol >= 2.12) or ELF vmlinux */
         const char *initrd; /* may be NULL */
@@ -101,8 +102,9 @@ int vm_restore(const VmConfig *c, const char *dir, Vm **ret, char **error_msg);
 Vm *vm_free(Vm *vm);
 
 /*
- * Run until the guest exits or vm_stop(); fills *ret. Blocks the calling
- * thread. Returns -errno only when the VMM itself fails.
+ * Run until the guest exits or a stop is requested; fills *ret. Blocks the
+ * calling thread; installs a handler for SIGRTMIN+7, which kicks vCPU threads
+ * out of KVM_RUN. Returns -errno only when the VMM itself fails.
  */
 int vm_run(Vm *vm, VmExit *ret);
 /* Thread- and async-signal-safe requests, honoured by vm_run()'s thread. */

@@ -19,7 +19,7 @@ static int has(const char *s, const char *word) {
 
 int guest_main(void *boot_params);
 int guest_main(void *boot_params) {
-        const char *cmdline = (const char *) (uint64_t) *(uint32_t *) ((char *) boot_params + 0x228);
+        const char *cmdline = (const char *) (uint64_t) * (uint32_t *) ((char *) boot_params + 0x228);
 
         puts_("exits: ");
         puts_(cmdline);
