@@ -213,9 +213,6 @@ struct VirtioDev {
 
         void (*irq_raise)(void *opaque);
         void *irq_opaque;
-        /* optional: called when a queue becomes ready (ioeventfd registration) */
-        void (*queue_ready)(void *opaque, VirtioDev *d, unsigned q);
-        void *queue_ready_opaque;
 };
 
 int virtio_dev_init(VirtioDev *d, const VirtioDevOps *ops, void *backend, GuestMem *mem);

@@ -235,8 +235,6 @@ static int queue_write(VirtioDev *d, uint64_t off, uint32_t v) {
                                 return -EINVAL;
                         vq->ready = true;
                         vq->broken = false;
-                        if (d->queue_ready)
-                                d->queue_ready(d->queue_ready_opaque, d, d->queue_sel);
                 } else if (v == 0)
                         vq->ready = false;
                 break;
