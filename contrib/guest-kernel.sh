@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fetch Debian's stock kernel (linux-image-amd64) and build an aula microVM
-# guest from it: vmlinuz, an initramfs with aula-init and the virtio modules,
-# and a small busybox root disk for smoke tests.
+# guest from it: vmlinuz, the uncompressed ELF vmlinux inside it, an initramfs
+# with aula-init and the virtio modules, and a small busybox root disk.
 #
 #   contrib/guest-kernel.sh [--aula-init PATH] [OUTDIR]
 #
@@ -48,8 +48,25 @@ if [ ! -f "$OUT/vmlinuz-$version" ] || [ ! -d "$OUT/root-$version" ]; then
         cp "$OUT/root-$version/boot/vmlinuz-$version" "$OUT/vmlinuz-$version"
 fi
 
+# The ELF vmlinux inside the bzImage (what scripts/extract-vmlinux does): aula-vmm boots it
+# through the ELF path, which skips the decompressor (minutes where KVM emulates guest code).
+if [ ! -f "$OUT/vmlinux-$version" ]; then
+        for fmt in 'xz:\xfd7zXZ\x00' 'zstd:\x28\xb5\x2f\xfd' 'gzip:\x1f\x8b\x08'; do
+                tool=${fmt%%:*}
+                for off in $(LC_ALL=C grep -obUaP "${fmt#*:}" "$OUT/vmlinuz-$version" | cut -d: -f1 | head -n 3); do
+                        tail -c +$((off + 1)) "$OUT/vmlinuz-$version" | "$tool" -dc 2>/dev/null >"$OUT/vmlinux.tmp" || true
+                        if [ "$(head -c 4 "$OUT/vmlinux.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
+                                mv "$OUT/vmlinux.tmp" "$OUT/vmlinux-$version"
+                                break 2
+                        fi
+                done
+        done
+        rm -f "$OUT/vmlinux.tmp"
+fi
+
 "$HERE/guest-initramfs.sh" "$OUT/root-$version" "$version" "$AULA_INIT" "$OUT/initrd-$version.img"
 "$HERE/guest-rootfs.sh" "$OUT/rootfs.squashfs" "$OUT/scratch.ext4"
 ln -sf "vmlinuz-$version" "$OUT/vmlinuz"
 ln -sf "initrd-$version.img" "$OUT/initrd.img"
-echo "guest-kernel: $OUT/vmlinuz ($version), $OUT/initrd.img, $OUT/rootfs.squashfs, $OUT/scratch.ext4"
+[ -f "$OUT/vmlinux-$version" ] && ln -sf "vmlinux-$version" "$OUT/vmlinux"
+echo "guest-kernel: $OUT/vmlinuz ($version), $OUT/vmlinux, $OUT/initrd.img, $OUT/rootfs.squashfs, $OUT/scratch.ext4"

@@ -3,16 +3,18 @@
 #
 # Where KVM runs guest code natively the guest boots, mounts the busybox root
 # disk under an overlay, runs a command sent over vsock and powers off. Where
-# KVM emulates guest code (PVM, as on our development machines) the kernel
-# cannot get far in a test's time: the VMM must then end with a clear
-# diagnostic before its timeout, never hang.
+# KVM emulates guest code (PVM, as on our development machines) a stock kernel
+# cannot finish booting (PVM cannot deliver the int3 of the kernel's
+# alternatives self-test): there the ELF vmlinux must get far enough to find
+# and parse our ACPI tables, and the VMM must end with a clear diagnostic
+# before its timeout, never hang.
 
 load microvm-lib
 
 setup() {
         require_kvm
         CACHE="${AULA_GUEST_CACHE:-/var/cache/aula/guest}"
-        if [ ! -e "$CACHE/vmlinuz" ]; then
+        if [ ! -e "$CACHE/vmlinuz" ] || [ ! -e "$CACHE/vmlinux" ]; then
                 [ -x "$AULA_INIT" ] || need "aula-init was not built"
                 "$AULA_SOURCE_ROOT/contrib/guest-kernel.sh" --aula-init "$AULA_INIT" "$CACHE" >&2 ||
                         need "cannot prepare Debian's kernel (apt-get download linux-image-amd64)"
@@ -36,24 +38,49 @@ boot() {
                 --cmdline "console=ttyS0 reboot=k panic=-1 quiet aula.root=/dev/vda aula.scratch=/dev/vdb"
 }
 
-@test "stock Debian kernel: boots and runs a command, or fails clearly where KVM is emulated" {
+@test "stock Debian kernel: boots fully where KVM is real; finds our ACPI tables where it is emulated" {
         local start end
-        start=$(date +%s)
-        if emulated_kvm; then
-                boot 20
-                end=$(date +%s)
-                kill "$AGENT" 2>/dev/null || true
-                echo "$output"
-                [ $((end - start)) -lt 60 ]
-                [ "$status" -eq 124 ] || [ "$status" -eq 123 ]
-                [[ "$output" == *"Guest timeout: the guest did not finish within 20 s (vcpu0 at RIP 0x"* ]] ||
-                        [[ "$output" == *"Guest crash: vcpu"* ]]
-        else
+        if ! emulated_kvm; then
                 boot 120
                 wait "$AGENT" || true
                 cat "$BATS_TEST_TMPDIR/agent.out"
                 [ "$status" -eq 0 ]
                 grep -q "hello from .*-amd64 on aula-vm" "$BATS_TEST_TMPDIR/agent.out"
                 grep -q "^scratch$" "$BATS_TEST_TMPDIR/agent.out"
+                return
+        fi
+        start=$(date +%s)
+        # PVM lacks cmpxchg16b and xrstor: mask CX16, and noxsave (PVM forces the XSAVE bit on)
+        run timeout -k 5 90 "$AULA_VMM" --kernel "$CACHE/vmlinux" --initrd "$CACHE/initrd.img" \
+                --memory 512M --vcpus 2 --disk "$CACHE/rootfs.squashfs,ro" --cpuid-mask cx16 --timeout 45 \
+                --cmdline "console=ttyS0 earlyprintk=ttyS0 nokaslr noxsave reboot=k panic=-1"
+        end=$(date +%s)
+        echo "$output" | tail -n 20
+        [ $((end - start)) -lt 85 ]
+        [ "$status" -eq 124 ] || [ "$status" -eq 123 ]
+        [[ "$output" == *"Linux version 6."* ]]
+        [[ "$output" == *"ACPI: RSDP 0x00000000000E0000 000024 (v02 AULA  )"* ]]
+        [[ "$output" == *"ACPI: DSDT 0x00000000000E1000"* ]]
+        [[ "$output" == *"ACPI: Using ACPI (MADT) for SMP configuration information"* ]]
+        [[ "$output" == *"smpboot: Allowing 2 CPUs"* ]]
+        [[ "$output" == *"Guest timeout: the guest did not finish within 45 s (vcpu0 at RIP 0x"* ]] ||
+                [[ "$output" == *"Guest crash: vcpu0: KVM internal error"* ]]
+}
+
+@test "the bzImage path ends with a clear diagnostic, never hangs" {
+        local start end
+        start=$(date +%s)
+        if emulated_kvm; then
+                boot 8
+                end=$(date +%s)
+                kill "$AGENT" 2>/dev/null || true
+                [ $((end - start)) -lt 45 ]
+                [ "$status" -eq 124 ] || [ "$status" -eq 123 ]
+                [[ "$output" == *"Guest timeout: the guest did not finish within 8 s (vcpu0 at RIP 0x"* ]] ||
+                        [[ "$output" == *"Guest crash: vcpu"* ]]
+        else
+                boot 120
+                wait "$AGENT" || true
+                [ "$status" -eq 0 ]
         fi
 }
