@@ -39,7 +39,6 @@ boot() {
 }
 
 @test "stock Debian kernel: boots fully where KVM is real; finds our ACPI tables where it is emulated" {
-        local start end
         if ! emulated_kvm; then
                 boot 120
                 wait "$AGENT" || true
@@ -49,22 +48,28 @@ boot() {
                 grep -q "^scratch$" "$BATS_TEST_TMPDIR/agent.out"
                 return
         fi
-        start=$(date +%s)
-        # PVM lacks cmpxchg16b and xrstor: mask CX16, and noxsave (PVM forces the XSAVE bit on)
-        run timeout -k 5 90 "$AULA_VMM" --kernel "$CACHE/vmlinux" --initrd "$CACHE/initrd.img" \
-                --memory 512M --vcpus 2 --disk "$CACHE/rootfs.squashfs,ro" --cpuid-mask cx16 --timeout 45 \
-                --cmdline "console=ttyS0 earlyprintk=ttyS0 nokaslr noxsave reboot=k panic=-1"
-        end=$(date +%s)
-        echo "$output" | tail -n 20
-        [ $((end - start)) -lt 85 ]
-        [ "$status" -eq 124 ] || [ "$status" -eq 123 ]
-        [[ "$output" == *"Linux version 6."* ]]
-        [[ "$output" == *"ACPI: RSDP 0x00000000000E0000 000024 (v02 AULA  )"* ]]
-        [[ "$output" == *"ACPI: DSDT 0x00000000000E1000"* ]]
-        [[ "$output" == *"ACPI: Using ACPI (MADT) for SMP configuration information"* ]]
-        [[ "$output" == *"smpboot: Allowing 2 CPUs"* ]]
-        [[ "$output" == *"Guest timeout: the guest did not finish within 45 s (vcpu0 at RIP 0x"* ]] ||
-                [[ "$output" == *"Guest crash: vcpu0: KVM internal error"* ]]
+        # PVM lacks cmpxchg16b and xrstor: mask CX16, and noxsave (PVM forces the XSAVE bit on).
+        # The kernel needs about 30 s here to report its CPUs; allow 90 on a loaded machine, stop once seen.
+        local out="$BATS_TEST_TMPDIR/console" pid rc=0
+        "$AULA_VMM" --kernel "$CACHE/vmlinux" --initrd "$CACHE/initrd.img" --memory 512M --vcpus 2 \
+                --disk "$CACHE/rootfs.squashfs,ro" --cpuid-mask cx16 --timeout 90 \
+                --cmdline "console=ttyS0 earlyprintk=ttyS0 nokaslr noxsave reboot=k panic=-1" \
+                </dev/null >"$out" 2>&1 3>&- &
+        pid=$!
+        for _ in $(seq 950); do
+                grep -q "smpboot: Allowing 2 CPUs" "$out" && break
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" || rc=$?
+        tail -n 20 "$out"
+        grep -q "Linux version 6\." "$out"
+        grep -q "ACPI: RSDP 0x00000000000E0000 000024 (v02 AULA  )" "$out"
+        grep -q "ACPI: DSDT 0x00000000000E1000" "$out"
+        grep -q "ACPI: Using ACPI (MADT) for SMP configuration information" "$out"
+        grep -q "smpboot: Allowing 2 CPUs" "$out"
+        [ "$rc" -eq 0 ] # stopped by us, not crashed
 }
 
 @test "the bzImage path ends with a clear diagnostic, never hangs" {
