@@ -13,7 +13,7 @@ BUILD="meson ninja-build gcc clang clang-format pkg-config
 RUN="busybox-static squashfs-tools squashfs-tools-ng squashfuse fuse3
      criu iproute2 nftables kmod util-linux procps"
 TEST="bats jq time file python3 strace crun runc podman containerd skopeo umoci
-      qemu-system-x86 hyperfine netavark iptables docker-registry
+      qemu-system-x86 hyperfine netavark iptables docker-registry acpica-tools
       cpio xz-utils zstd libclang-rt-14-dev shellcheck e2fsprogs openssl curl"
 
 missing=""
