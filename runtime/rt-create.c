@@ -330,6 +330,8 @@ static int serve_init(RtInit *init, int sock, int *ret_master) {
                                         return r;
                         } else if (ret_master)
                                 *ret_master = TAKE_FD(fd);
+                        else if (init->opts->ret_pty_master)
+                                *init->opts->ret_pty_master = TAKE_FD(fd);
                         break;
                 case RT_SYNC_SECCOMP:
                         r = send_seccomp_listener(init, fd);
@@ -475,7 +477,6 @@ static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
                 log_error_errno(r, "Failed to prepare the exec trampoline: %m");
                 goto err_cgroup;
         }
-        (void) rt_close_inherited_fds(init->opts->preserve_fds);
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
                 r = log_error_errno(errno, "Failed to create sync socket: %m");
                 goto err_cgroup;
@@ -524,6 +525,8 @@ static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
                 if (r < 0)
                         goto err_init;
         }
+        if (init->opts->ret_pid)
+                *init->opts->ret_pid = init->pid;
         *ret_sock = TAKE_FD(sock_parent);
         return 0;
 

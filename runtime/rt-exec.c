@@ -150,6 +150,9 @@ _noreturn_ static void exec_child(RtInit *init) {
 
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         rt_init_reset_signals();
+        if (rt_setup_stdio(init->opts->stdio) < 0)
+                _exit(1);
+        (void) rt_close_inherited_fds(init->opts->preserve_fds);
         r = rt_sync_recv(init->sync_fd, &m, NULL);
         if (r < 0 || m.type != RT_SYNC_GO)
                 _exit(1);
@@ -248,7 +251,6 @@ int rt_exec(const RtContext *ctx, const RtExecOptions *o) {
                 r = log_error_errno(errno, "Failed to create sync socket: %m");
                 goto out;
         }
-        (void) rt_close_inherited_fds(o->preserve_fds);
         sock = pair[0];
         init.sync_fd = pair[1];
         joined = spawn(&init, init.ns_fds[OCI_NS_PID]);
@@ -282,7 +284,9 @@ int rt_exec(const RtContext *ctx, const RtExecOptions *o) {
                                 r = rt_console_send(o->console_socket, fd);
                                 if (r < 0)
                                         goto fail;
-                        } else
+                        } else if (o->detach && o->ret_pty_master)
+                                *o->ret_pty_master = TAKE_FD(fd);
+                        else
                                 master = TAKE_FD(fd);
                 }
         }
@@ -291,6 +295,8 @@ int rt_exec(const RtContext *ctx, const RtExecOptions *o) {
         r = rt_release(sock);
         if (r < 0)
                 goto fail;
+        if (o->ret_pid)
+                *o->ret_pid = init.pid;
         r = o->detach ? 0 : rt_foreground(init.pid, master);
         goto out;
 fail:

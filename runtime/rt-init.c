@@ -392,6 +392,10 @@ static int init_run(RtInit *init) {
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         rt_init_reset_signals();
         umask(0);
+        r = rt_setup_stdio(init->opts->stdio);
+        if (r < 0)
+                return rt_sync_error(init->sync_fd, r, "stdio", "set up stdio: %m");
+        (void) rt_close_inherited_fds(init->opts->preserve_fds);
         {
                 /* GO carries our pid as the host sees it, for hooks' state. */
                 RtSyncMsg m;

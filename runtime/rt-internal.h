@@ -119,6 +119,7 @@ int rt_close_fds(unsigned preserve);
 _noreturn_ void rt_exec_process(int dmz_fd, const char *path, char *const *args, char *const *env, int errfd);
 int rt_dmz_open(int *ret_fd);
 int rt_close_inherited_fds(unsigned preserve);
+int rt_setup_stdio(const int *stdio);
 
 /* rt-seccomp.c */
 int rt_seccomp_load(const OciSeccomp *s, int *ret_listener_fd);

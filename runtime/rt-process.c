@@ -229,9 +229,9 @@ int rt_close_fds(unsigned preserve) {
 }
 
 /*
- * In the runtime, before the init is cloned: fds the caller handed us without
- * O_CLOEXEC and did not ask to preserve are closed, so a container waiting
- * in "created" does not hold the caller's pipes open (a caller reading our
+ * In the init (or exec child), first thing: fds inherited without O_CLOEXEC
+ * that were not asked to be preserved are closed, so a container waiting in
+ * "created" does not hold the caller's pipes open (a caller reading our
  * output to EOF would hang until `start`). Ours are all O_CLOEXEC.
  */
 int rt_close_inherited_fds(unsigned preserve) {
@@ -251,6 +251,26 @@ int rt_close_inherited_fds(unsigned preserve) {
                         (void) close(fd);
         }
         closedir(d);
+        return 0;
+}
+
+/* stdio handed in by an embedding caller becomes the process's 0, 1, 2. */
+int rt_setup_stdio(const int *stdio) {
+        int fds[3];
+
+        if (!stdio)
+                return 0;
+        /* Move them above 2 first, so dup2 of one cannot clobber another. */
+        for (int i = 0; i < 3; i++) {
+                fds[i] = fcntl(stdio[i], F_DUPFD_CLOEXEC, 3);
+                if (fds[i] < 0)
+                        return -errno;
+        }
+        for (int i = 0; i < 3; i++)
+                if (dup2(fds[i], i) < 0)
+                        return -errno;
+        for (int i = 0; i < 3; i++)
+                close(fds[i]);
         return 0;
 }
 

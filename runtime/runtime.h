@@ -42,6 +42,10 @@ typedef struct RtCreateOptions {
         bool no_subreaper;
         bool detach; /* run only */
         bool keep; /* run only: keep the container after it exits */
+        /* For callers embedding the library (aula-shim): */
+        const int *stdio; /* NULL: the process inherits ours; else its stdin, stdout, stderr */
+        int *ret_pty_master; /* terminal, no console_socket, not a foreground run: gets the pty master */
+        pid_t *ret_pid; /* gets the init's pid (our child: waitpid() works) */
 } RtCreateOptions;
 
 /* Create the container and leave its init blocked before exec. Returns 0 or -errno. */
@@ -100,6 +104,9 @@ typedef struct RtExecOptions {
         const char *pid_file;
         const char *console_socket;
         unsigned preserve_fds;
+        const int *stdio; /* as in RtCreateOptions */
+        int *ret_pty_master; /* tty without console_socket, detached: gets the pty master */
+        pid_t *ret_pid; /* gets the process's pid (our child) */
 } RtExecOptions;
 
 /* Run a process in a running container. Foreground: returns its exit status. Detached: 0. */
