@@ -373,7 +373,9 @@ static int parse_leases(JsonVal root, NetnsLab *lab, char **error_msg) {
         lab->forwards = calloc((f ? f->u.array.len : 0) + 1, sizeof(Forward));
         if (!lab->leases || !lab->forwards)
                 return -ENOMEM;
-        for (size_t i = 0; l && i < l->u.array.len; i++, lab->n_leases++) {
+        /* Each entry counts as soon as it is parsed into, so a failure half-way frees what it holds. */
+        for (size_t i = 0; l && i < l->u.array.len; i++) {
+                lab->n_leases = i + 1;
                 r = parse_lease(l->u.array.values[i], json_path_index(p, sizeof p, "leases", i), lab,
                                 &lab->leases[i], error_msg);
                 if (r < 0)
@@ -383,7 +385,8 @@ static int parse_leases(JsonVal root, NetnsLab *lab, char **error_msg) {
                             naddr_equal(&lab->leases[j].ip4, &lab->leases[i].ip4))
                                 return json_error(error_msg, p, "duplicate lease");
         }
-        for (size_t i = 0; f && i < f->u.array.len; i++, lab->n_forwards++) {
+        for (size_t i = 0; f && i < f->u.array.len; i++) {
+                lab->n_forwards = i + 1;
                 r = parse_forward(
                                 f->u.array.values[i], json_path_index(p, sizeof p, "forwards", i),
                                 &lab->forwards[i], error_msg);
