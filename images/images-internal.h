@@ -310,6 +310,14 @@ void sqfs_writer_remove(SqfsWriter *w, SqfsNode *n);
 /* Serialize the tree: inode and directory tables, ids, xattrs, superblock. */
 int sqfs_writer_finish(SqfsWriter *w, uint64_t *ret_size);
 
+/*
+ * sqfs-check.c: whether buf (len bytes from the start of a file of file_size bytes; untrusted)
+ * holds a squashfs 4.0 superblock whose tables lie inside the image. -EBADMSG with a message.
+ */
+int img_sqfs_check_super(const void *buf, size_t len, uint64_t file_size, char **error_msg);
+/* The same for an open file. */
+int img_sqfs_check_fd(int fd, char **error_msg);
+
 /* ------------------------------------------------------------------ layer */
 
 typedef struct ImgDirAttr {

@@ -300,15 +300,27 @@ static int meta_read(ImgJob *j, ImgJobLayer *l) {
         return r;
 }
 
+/* A layer is reused only when its squashfs is whole: a damaged one is converted again. */
 static bool layer_cached(ImgJob *j, ImgJobLayer *l) {
         _cleanup_free_ char *sq = NULL;
+        _cleanup_close_ int fd = -EBADF;
         struct stat st;
 
         if (!l->digest || !l->chain_id || img_blob_stat(j->s, l->digest, NULL) < 0)
                 return false;
-        if (img_layer_path(l->chain_id, ".sqfs", &sq) < 0 || fstatat(j->s->dirfd, sq, &st, 0) < 0)
+        if (img_layer_path(l->chain_id, ".sqfs", &sq) < 0)
                 return false;
-        return meta_read(j, l) >= 0;
+        fd = openat(j->s->dirfd, sq, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || fstat(fd, &st) < 0 || img_sqfs_check_fd(fd, NULL) < 0)
+                return false;
+        if (meta_read(j, l) < 0)
+                return false;
+        if (l->squashfs_size != (uint64_t) st.st_size) {
+                img_layer_summary_done(&l->summary);
+                l->squashfs_size = 0;
+                return false;
+        }
+        return true;
 }
 
 /* ----------------------------------------------------------------- layers */

@@ -156,6 +156,47 @@ TEST(reimport_uses_the_store) {
         env_done(&e);
 }
 
+/* A layer squashfs that is damaged in the store is not reused: the import converts it again. */
+TEST(damaged_store_layer_is_converted_again) {
+        Env e;
+        KitLayer l[2];
+        char mdigest[IMG_DIGEST_MAX];
+        _cleanup_free_ char *sq = NULL, *text = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        ImgInfo *info = NULL;
+        size_t len;
+        int cached = 0;
+
+        env_new(&e, 0);
+        two_layers(l);
+        kit_layout(e.src.fd, l, 2, NULL, mdigest);
+        ASSERT_OK(img_import(e.s, e.src.path, &(ImgImportOptions){ .name = "x" }, NULL, &e.msg));
+        ASSERT_OK(img_inspect(e.s, "x", &info, &e.msg));
+        ASSERT_OK(img_layer_path(info->layers[1].chain_id, ".sqfs", &sq));
+        ASSERT_OK(read_full_file_at(e.s->dirfd, sq, 64u << 20, &text, &len));
+        /* Same size, superblock gone: only a check of the contents notices. */
+        memset(text, 0, 96);
+        write_at(e.s->dirfd, sq, text, len);
+        fd = openat(e.s->dirfd, sq, O_RDONLY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_ERROR(img_sqfs_check_fd(fd, &e.msg), EBADMSG);
+        ASSERT_STRCONTAINS(e.msg, "bad magic");
+        fd = safe_close(fd);
+        free(e.msg);
+        e.msg = NULL;
+        ASSERT_OK(img_import(
+                        e.s, e.src.path,
+                        &(ImgImportOptions){ .name = "x", .progress = count_cached, .userdata = &cached },
+                        NULL, &e.msg));
+        ASSERT_EQ(cached, 1);
+        fd = openat(e.s->dirfd, sq, O_RDONLY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(img_sqfs_check_fd(fd, &e.msg));
+        img_info_free(info);
+        layers_done(l, 2);
+        env_done(&e);
+}
+
 TEST(default_name_from_layout_and_ref) {
         Env e;
         KitLayer l[2];

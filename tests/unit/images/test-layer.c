@@ -392,6 +392,59 @@ TEST(empty_layer) {
         tb_done(&b);
 }
 
+/* What the writer produces passes the superblock check; each kind of damage is named. */
+TEST(superblock_check) {
+        static const struct {
+                size_t off, size;
+                uint64_t value;
+                const char *msg;
+        } damage[] = {
+                { 0, 4, 0x73717369, "bad magic" },
+                { 28, 2, 3, "version 3.0" },
+                { 22, 2, 11, "bad block size" },
+                { 12, 4, 4096 * 3, "bad block size" },
+                { 20, 2, 7, "unknown compressor" },
+                { 24, 2, 0x1000, "unknown flags" },
+                { 26, 2, 0, "no ids" },
+                { 40, 8, UINT64_MAX / 2, "the file holds" },
+                { 64, 8, 8, "out of order" },
+                { 32, 8, 0xffffffffffffull, "root inode reference" },
+                { 48, 8, UINT64_MAX, "no id table" },
+                { 48, 8, 100, "id table" },
+        };
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *msg = NULL;
+        uint8_t super[96];
+        uint64_t used;
+        struct stat st;
+        TarB b = {};
+
+        tb_dir(&b, "etc/");
+        tb_file(&b, "etc/hostname", "lab\n");
+        tb_end(&b);
+        fd = convert_tar(b.out.data, b.out.len, false, NULL, &msg);
+        ASSERT_OK(fd);
+        ASSERT_OK(img_sqfs_check_fd(fd, &msg));
+        ASSERT_EQ(pread(fd, super, sizeof super, 0), (ssize_t) sizeof super);
+        ASSERT_OK(fstat(fd, &st));
+        ASSERT_ERROR(img_sqfs_check_super(super, 95, (uint64_t) st.st_size, &msg), EBADMSG);
+        ASSERT_STRCONTAINS(msg, "too short");
+        for (size_t i = 0; i < ELEMENTSOF(damage); i++) {
+                uint8_t bad[96];
+                char *m = NULL;
+                memcpy(bad, super, sizeof bad);
+                memcpy(bad + damage[i].off, &damage[i].value, damage[i].size); /* little-endian host */
+                ASSERT_ERROR(img_sqfs_check_super(bad, sizeof bad, (uint64_t) st.st_size, &m), EBADMSG);
+                ASSERT_STRCONTAINS(m, damage[i].msg);
+                free(m);
+        }
+        /* A truncated file: the image claims more than the file holds. */
+        memcpy(&used, super + 40, sizeof used);
+        ASSERT_OK(img_sqfs_check_super(super, sizeof super, used, &msg));
+        ASSERT_ERROR(img_sqfs_check_super(super, sizeof super, used - 1, &msg), EBADMSG);
+        tb_done(&b);
+}
+
 /* Build a view from a first layer, as an import does, and convert a second layer over it. */
 static int convert_over(TarB *lower, TarB *upper, SqImage *img, char **msg) {
         _cleanup_(img_view_freep) ImgView *v = NULL;
