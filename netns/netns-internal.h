@@ -191,6 +191,19 @@ int nl_decode_error(const void *buf, size_t len, int *ret_error, char **ret_msg)
 /* Send nlh (NLM_F_ACK is added) and wait for the ack; cb sees data messages (dumps). */
 typedef int (*NlDataCb)(const struct nlmsghdr *nlh, void *userdata);
 int nl_call(NlSock *s, struct nlmsghdr *nlh, NlDataCb cb, void *userdata, const char *what, char **error_msg);
+/*
+ * Walk one datagram of n bytes (untrusted) of replies to request seq on port portid: 1 when the
+ * request is complete, 0 to read more, < 0 for an error (described in *error_msg). nl_call()'s loop.
+ */
+int nl_reply_walk(
+                const void *buf,
+                size_t n,
+                uint32_t seq,
+                uint32_t portid,
+                NlDataCb cb,
+                void *userdata,
+                const char *what,
+                char **error_msg);
 void *nl_buf(NlSock *s);
 
 int nl_link_index(NlSock *s, const char *name, int *ret_ifindex);
@@ -215,6 +228,15 @@ int nl_route_add_default(NlSock *s, int ifindex, const NAddr *gw, char **error_m
 int nl_addr_networks(NlSock *s, int family, NCidr **ret, size_t *ret_n);
 /* Names of all links in the socket's namespace. */
 int nl_link_names(NlSock *s, char ***ret);
+/* The reply decoders of the three calls above (NlDataCb), exposed for the fuzzer. */
+typedef struct NlAddrList {
+        int family;
+        NCidr *v;
+        size_t n, size;
+} NlAddrList;
+int nl_index_cb(const struct nlmsghdr *nlh, void *userdata); /* userdata: int *ifindex */
+int nl_name_cb(const struct nlmsghdr *nlh, void *userdata); /* userdata: char *** (strv) */
+int nl_addr_cb(const struct nlmsghdr *nlh, void *userdata); /* userdata: NlAddrList * */
 
 /* Persistent tap (tun.c). ret_fd may be NULL. */
 int tap_create(const char *name, int *ret_fd, char **error_msg);

@@ -30,20 +30,16 @@ static void set_up(struct ifinfomsg *ifi, bool up) {
                 ifi->ifi_flags |= IFF_UP;
 }
 
-typedef struct IndexQuery {
-        int ifindex;
-} IndexQuery;
-
-static int index_cb(const struct nlmsghdr *nlh, void *userdata) {
+int nl_index_cb(const struct nlmsghdr *nlh, void *userdata) {
         const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
         if (nlh->nlmsg_type == RTM_NEWLINK && nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof *ifi)
-                ((IndexQuery *) userdata)->ifindex = ifi->ifi_index;
+                *(int *) userdata = ifi->ifi_index;
         return 0;
 }
 
 int nl_link_index(NlSock *s, const char *name, int *ret_ifindex) {
-        IndexQuery q = { .ifindex = -1 };
+        int ifindex = -1;
         struct nlmsghdr *nlh;
         int r;
 
@@ -51,12 +47,12 @@ int nl_link_index(NlSock *s, const char *name, int *ret_ifindex) {
                 return -EINVAL;
         nlh = link_msg(s, RTM_GETLINK, 0, 0, NULL);
         mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-        r = nl_call(s, nlh, index_cb, &q, "get link", NULL);
+        r = nl_call(s, nlh, nl_index_cb, &ifindex, "get link", NULL);
         if (r < 0)
                 return r;
-        if (q.ifindex <= 0)
+        if (ifindex <= 0)
                 return -ENODEV;
-        *ret_ifindex = q.ifindex;
+        *ret_ifindex = ifindex;
         return 0;
 }
 
@@ -215,7 +211,7 @@ int nl_route_add_default(NlSock *s, int ifindex, const NAddr *gw, char **error_m
         return nl_call(s, nlh, NULL, NULL, what, error_msg);
 }
 
-static int name_cb(const struct nlmsghdr *nlh, void *userdata) {
+int nl_name_cb(const struct nlmsghdr *nlh, void *userdata) {
         const struct nlattr *attr;
 
         if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct ifinfomsg))
@@ -240,7 +236,7 @@ int nl_link_names(NlSock *s, char ***ret) {
                 if (!l)
                         return -ENOMEM;
                 mnl_attr_put_u32(nlh, IFLA_EXT_MASK, 0);
-                r = nl_call(s, nlh, name_cb, &l, "list links", NULL);
+                r = nl_call(s, nlh, nl_name_cb, &l, "list links", NULL);
                 if (r >= 0) {
                         *ret = TAKE_PTR(l);
                         return 0;
@@ -249,17 +245,11 @@ int nl_link_names(NlSock *s, char ***ret) {
         return r;
 }
 
-typedef struct AddrList {
-        int family;
-        NCidr *v;
-        size_t n, size;
-} AddrList;
-
-static int addr_cb(const struct nlmsghdr *nlh, void *userdata) {
+int nl_addr_cb(const struct nlmsghdr *nlh, void *userdata) {
         const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
         size_t alen = ifa->ifa_family == AF_INET ? 4 : 16;
         const struct nlattr *attr, *local = NULL, *address = NULL;
-        AddrList *l = userdata;
+        NlAddrList *l = userdata;
         NCidr c = {};
 
         if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < NLMSG_HDRLEN + sizeof *ifa ||
@@ -295,7 +285,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *userdata) {
 }
 
 int nl_addr_networks(NlSock *s, int family, NCidr **ret, size_t *ret_n) {
-        AddrList l = { .family = family };
+        NlAddrList l = { .family = family };
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(nl_buf(s));
         struct ifaddrmsg *ifa;
         int r;
@@ -304,7 +294,7 @@ int nl_addr_networks(NlSock *s, int family, NCidr **ret, size_t *ret_n) {
         nlh->nlmsg_flags = NLM_F_DUMP;
         ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
         ifa->ifa_family = (uint8_t) family;
-        r = nl_call(s, nlh, addr_cb, &l, "list addresses", NULL);
+        r = nl_call(s, nlh, nl_addr_cb, &l, "list addresses", NULL);
         if (r < 0) {
                 free(l.v);
                 return r;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <libmnl/libmnl.h>
+#include <limits.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <pthread.h>
@@ -176,13 +177,20 @@ static int fail(char **error_msg, int error, const char *what, const char *ext) 
         return error;
 }
 
-/* Walk one datagram. Returns 1 when the request is complete, 0 to read more, < 0 on error. */
-static int handle_reply(NlSock *s, size_t n, NlDataCb cb, void *userdata, const char *what, char **error_msg) {
-        const struct nlmsghdr *nlh = (const struct nlmsghdr *) s->rbuf;
-        int len = (int) n, r;
+int nl_reply_walk(
+                const void *buf,
+                size_t n,
+                uint32_t seq,
+                uint32_t portid,
+                NlDataCb cb,
+                void *userdata,
+                const char *what,
+                char **error_msg) {
+        const struct nlmsghdr *nlh = buf;
+        int len = (int) MIN(n, (size_t) INT_MAX), r;
 
         for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-                if (nlh->nlmsg_seq != s->seq || nlh->nlmsg_pid != s->portid)
+                if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid)
                         continue; /* a stale reply to an earlier, abandoned request */
                 if (nlh->nlmsg_type == NLMSG_ERROR) {
                         _cleanup_free_ char *ext = NULL;
@@ -233,7 +241,7 @@ int nl_call(NlSock *s, struct nlmsghdr *nlh, NlDataCb cb, void *userdata, const 
                                 continue;
                         return fail(error_msg, -errno, what, NULL);
                 }
-                r = handle_reply(s, (size_t) n, cb, userdata, what, error_msg);
+                r = nl_reply_walk(s->rbuf, (size_t) n, s->seq, s->portid, cb, userdata, what, error_msg);
                 if (r != 0)
                         return r < 0 ? r : 0;
         }

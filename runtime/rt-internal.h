@@ -106,6 +106,14 @@ int rt_mount_finalize(RtInit *init);
 /* Resolve path below rootfd (never escaping it), creating missing directories, and
  * the final component as a directory (is_dir) or an empty file. Returns an O_PATH fd. */
 int rt_open_in_root(int rootfd, const char *path, bool create, bool is_dir, int *ret_fd);
+/* The cgroup hierarchies under /sys/fs/cgroup in a mountinfo text, with our path from /proc/self/cgroup. */
+typedef struct RtHierarchy {
+        char *mount_point; /* /sys/fs/cgroup/cpu */
+        char *options; /* "cpu", "name=systemd", NULL for cgroup2 */
+        char *path; /* our cgroup in it */
+} RtHierarchy;
+int rt_hierarchies_parse(const char *mountinfo, const char *self_cgroup, RtHierarchy **ret, size_t *ret_n);
+void rt_hierarchies_free(RtHierarchy *h, size_t n);
 
 /* rt-process.c: credentials, capabilities, rlimits and the final exec. */
 int rt_process_setup_rlimits(const OciProcess *p);
@@ -123,6 +131,8 @@ int rt_setup_stdio(const int *stdio);
 
 /* rt-seccomp.c */
 int rt_seccomp_load(const OciSeccomp *s, int *ret_listener_fd);
+/* Builds the filter rt_seccomp_load() would load and writes it to fd as BPF instead (fuzzing, tests). */
+int rt_seccomp_export(const OciSeccomp *s, int fd);
 int rt_seccomp_features(JsonWriter *w);
 
 /*

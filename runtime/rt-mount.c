@@ -120,13 +120,7 @@ int rt_mount_rootfs_prepare(RtInit *init) {
 
 /* --------------------------------------------------------- cgroup mounts */
 
-typedef struct Hierarchy {
-        char *mount_point; /* /sys/fs/cgroup/cpu */
-        char *options; /* "cpu", "name=systemd", NULL for cgroup2 */
-        char *path; /* our cgroup in it, from /proc/self/cgroup */
-} Hierarchy;
-
-static void hierarchies_free(Hierarchy *h, size_t n) {
+void rt_hierarchies_free(RtHierarchy *h, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 free(h[i].mount_point);
                 free(h[i].options);
@@ -152,23 +146,18 @@ static char *own_cgroup_path(const char *self_cgroup, const char *opts) {
         return strdup("/");
 }
 
-static int list_hierarchies(Hierarchy **ret, size_t *ret_n) {
-        _cleanup_free_ char *mi = NULL, *self = NULL;
-        Hierarchy *h = NULL;
+int rt_hierarchies_parse(const char *mountinfo, const char *self_cgroup, RtHierarchy **ret, size_t *ret_n) {
+        _cleanup_free_ char *mi = strdup(mountinfo);
+        RtHierarchy *h = NULL;
         size_t n = 0;
         char *save = NULL;
-        int r;
 
-        r = read_full_file_at(AT_FDCWD, "/proc/self/mountinfo", 4 * 1024 * 1024, &mi, NULL);
-        if (r < 0)
-                return r;
-        r = read_full_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &self, NULL);
-        if (r < 0)
-                return r;
+        if (!mi)
+                return -ENOMEM;
         for (char *line = strtok_r(mi, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char mp[512], fstype[64], super[512];
                 const char *sep = strstr(line, " - ");
-                Hierarchy *nh;
+                RtHierarchy *nh;
                 bool v2;
 
                 if (!sep || sscanf(line, "%*s %*s %*s %*s %511s", mp) != 1 ||
@@ -181,11 +170,11 @@ static int list_hierarchies(Hierarchy **ret, size_t *ret_n) {
                         continue;
                 nh = realloc(h, sizeof *h * (n + 1));
                 if (!nh) {
-                        hierarchies_free(h, n);
+                        rt_hierarchies_free(h, n);
                         return -ENOMEM;
                 }
                 h = nh;
-                h[n] = (Hierarchy){ .mount_point = strdup(mp) };
+                h[n] = (RtHierarchy){ .mount_point = strdup(mp) };
                 if (!v2) {
                         /* super options: "rw,cpu" or "rw,name=systemd" -> drop rw/ro and the like */
                         _cleanup_free_ char *opts = NULL;
@@ -202,10 +191,10 @@ static int list_hierarchies(Hierarchy **ret, size_t *ret_n) {
                         }
                         h[n].options = TAKE_PTR(opts);
                 }
-                h[n].path = own_cgroup_path(self, h[n].options);
+                h[n].path = own_cgroup_path(self_cgroup, h[n].options);
                 n++;
                 if (!h[n - 1].mount_point || !h[n - 1].path || (!v2 && !h[n - 1].options)) {
-                        hierarchies_free(h, n);
+                        rt_hierarchies_free(h, n);
                         return -ENOMEM;
                 }
         }
@@ -214,12 +203,25 @@ static int list_hierarchies(Hierarchy **ret, size_t *ret_n) {
         return 0;
 }
 
+static int list_hierarchies(RtHierarchy **ret, size_t *ret_n) {
+        _cleanup_free_ char *mi = NULL, *self = NULL;
+        int r;
+
+        r = read_full_file_at(AT_FDCWD, "/proc/self/mountinfo", 4 * 1024 * 1024, &mi, NULL);
+        if (r < 0)
+                return r;
+        r = read_full_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &self, NULL);
+        if (r < 0)
+                return r;
+        return rt_hierarchies_parse(mi, self, ret, ret_n);
+}
+
 /* v1/hybrid: a tmpfs holding one directory per hierarchy, each a cgroup mount or a bind of ours. */
 static int mount_cgroup_v1(RtInit *init, const char *dest, int target_fd, unsigned long flags) {
         bool cgns = (init->clone_flags | init->unshare_flags) & CLONE_NEWCGROUP;
         unsigned long common = MS_NOSUID | MS_NODEV | MS_NOEXEC;
         _cleanup_close_ int top = -EBADF;
-        Hierarchy *h = NULL;
+        RtHierarchy *h = NULL;
         size_t n = 0;
         char tp[32];
         int r;
@@ -287,7 +289,7 @@ static int mount_cgroup_v1(RtInit *init, const char *dest, int target_fd, unsign
         }
         r = 0;
 out:
-        hierarchies_free(h, n);
+        rt_hierarchies_free(h, n);
         return r;
 }
 
@@ -306,13 +308,13 @@ static int mount_cgroup(RtInit *init, const OciMount *m, int *target_fd, unsigne
                                         init->sync_fd, errno, "mounts", "cgroup2 on %s: %m", m->destination);
                 return 0;
         } else {
-                Hierarchy *h = NULL;
+                RtHierarchy *h = NULL;
                 size_t n = 0;
                 _cleanup_free_ char *src = NULL;
                 r = list_hierarchies(&h, &n);
                 if (r >= 0 && n > 0)
                         src = path_join(h[0].mount_point, h[0].path);
-                hierarchies_free(h, n);
+                rt_hierarchies_free(h, n);
                 if (!src)
                         return rt_sync_error(
                                         init->sync_fd, r < 0 ? r : ENOENT, "mounts", "find own cgroup: %m");

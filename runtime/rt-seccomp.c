@@ -171,7 +171,8 @@ static int build(const OciSeccomp *s, scmp_filter_ctx ctx, uint32_t def, bool *r
         return 0;
 }
 
-int rt_seccomp_load(const OciSeccomp *s, int *ret_listener_fd) {
+/* The filter for s, not loaded; *ret_notify says whether a rule asks for a listener. */
+static int filter_new(const OciSeccomp *s, scmp_filter_ctx *ret, bool *ret_notify) {
         scmp_filter_ctx ctx;
         uint32_t def;
         bool notify = false;
@@ -186,8 +187,24 @@ int rt_seccomp_load(const OciSeccomp *s, int *ret_listener_fd) {
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
         if (r >= 0)
                 r = build(s, ctx, def, &notify);
-        if (r >= 0)
-                r = seccomp_load(ctx);
+        if (r < 0) {
+                seccomp_release(ctx);
+                return r;
+        }
+        *ret = ctx;
+        *ret_notify = notify;
+        return 0;
+}
+
+int rt_seccomp_load(const OciSeccomp *s, int *ret_listener_fd) {
+        scmp_filter_ctx ctx;
+        bool notify;
+        int r;
+
+        r = filter_new(s, &ctx, &notify);
+        if (r < 0)
+                return r;
+        r = seccomp_load(ctx);
         if (r >= 0 && notify) {
                 int fd = seccomp_notify_fd(ctx);
                 if (fd < 0)
@@ -195,6 +212,19 @@ int rt_seccomp_load(const OciSeccomp *s, int *ret_listener_fd) {
                 else
                         *ret_listener_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         }
+        seccomp_release(ctx);
+        return r;
+}
+
+int rt_seccomp_export(const OciSeccomp *s, int fd) {
+        scmp_filter_ctx ctx;
+        bool notify;
+        int r;
+
+        r = filter_new(s, &ctx, &notify);
+        if (r < 0)
+                return r;
+        r = seccomp_export_bpf(ctx, fd);
         seccomp_release(ctx);
         return r;
 }
@@ -237,6 +267,10 @@ int rt_seccomp_features(JsonWriter *w) {
 #else
 
 int rt_seccomp_load(const OciSeccomp *s, int *ret_listener_fd) {
+        return -EOPNOTSUPP;
+}
+
+int rt_seccomp_export(const OciSeccomp *s, int fd) {
         return -EOPNOTSUPP;
 }
 
