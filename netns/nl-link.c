@@ -247,15 +247,16 @@ int nl_link_names(NlSock *s, char ***ret) {
 
 int nl_addr_cb(const struct nlmsghdr *nlh, void *userdata) {
         const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-        size_t alen = ifa->ifa_family == AF_INET ? 4 : 16;
         const struct nlattr *attr, *local = NULL, *address = NULL;
         NlAddrList *l = userdata;
         NCidr c = {};
+        size_t alen;
 
         if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < NLMSG_HDRLEN + sizeof *ifa ||
             ifa->ifa_family != l->family || ifa->ifa_scope >= RT_SCOPE_LINK || ifa->ifa_prefixlen == 0 ||
             ifa->ifa_prefixlen > naddr_bits(l->family))
                 return 0;
+        alen = ifa->ifa_family == AF_INET ? 4 : 16;
         mnl_attr_for_each(attr, nlh, sizeof *ifa) {
                 if (mnl_attr_get_payload_len(attr) != alen)
                         continue;

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <libmnl/libmnl.h>
-#include <limits.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <pthread.h>
@@ -177,6 +176,25 @@ static int fail(char **error_msg, int error, const char *what, const char *ext) 
         return error;
 }
 
+/*
+ * libmnl's mnl_nlmsg_ok() compares nlmsg_len as an int, so a reply claiming more than 2 GiB passes
+ * it and mnl_nlmsg_next() then steps outside the buffer: bound the length here, in size_t.
+ */
+static bool msg_ok(const struct nlmsghdr *nlh, size_t len) {
+        return len >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) && nlh->nlmsg_len <= len;
+}
+
+static const struct nlmsghdr *msg_next(const struct nlmsghdr *nlh, size_t *len) {
+        size_t step = MNL_ALIGN(nlh->nlmsg_len);
+
+        if (step >= *len) {
+                *len = 0;
+                return nlh;
+        }
+        *len -= step;
+        return (const struct nlmsghdr *) ((const uint8_t *) nlh + step);
+}
+
 int nl_reply_walk(
                 const void *buf,
                 size_t n,
@@ -187,9 +205,10 @@ int nl_reply_walk(
                 const char *what,
                 char **error_msg) {
         const struct nlmsghdr *nlh = buf;
-        int len = (int) MIN(n, (size_t) INT_MAX), r;
+        size_t len = n;
+        int r;
 
-        for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+        for (; msg_ok(nlh, len); nlh = msg_next(nlh, &len)) {
                 if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid)
                         continue; /* a stale reply to an earlier, abandoned request */
                 if (nlh->nlmsg_type == NLMSG_ERROR) {

@@ -39,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         mode = data[0];
         data++;
         size--;
-        /* A datagram starts aligned, as in the socket's receive buffer. */
-        buf = malloc(size + 1);
+        /* A datagram starts aligned, as in the socket's receive buffer; nothing past it is readable. */
+        buf = malloc(size ?: 1);
         FUZZ_CHECK(buf);
         memcpy(buf, data, size);
         check_error_decoding(buf, size);

@@ -145,3 +145,22 @@ TEST(bad_extack_attributes_are_ignored) {
         ASSERT_OK(nl_decode_error(m.buf, m.len, &e, &s));
         ASSERT_NULL(s);
 }
+
+TEST(reply_walk_bounds_every_message) {
+        _cleanup_free_ char *err = NULL;
+        struct {
+                struct nlmsghdr h;
+                uint8_t body[16];
+                struct nlmsghdr next;
+        } d = {};
+
+        /* A first message claiming more than 2 GiB: libmnl's int comparison would accept it. */
+        d.h = (struct nlmsghdr){ .nlmsg_len = 0xd200024c, .nlmsg_type = RTM_NEWLINK, .nlmsg_seq = 7 };
+        ASSERT_EQ(nl_reply_walk(&d, sizeof d, 7, 0, NULL, NULL, "walk", &err), 0);
+        /* One that fits, then a DONE: the request is complete. */
+        d.h.nlmsg_len = sizeof d.h + sizeof d.body;
+        d.next = (struct nlmsghdr){ .nlmsg_len = NLMSG_HDRLEN, .nlmsg_type = NLMSG_DONE, .nlmsg_seq = 7 };
+        ASSERT_EQ(nl_reply_walk(&d, sizeof d, 7, 0, NULL, NULL, "walk", &err), 1);
+        /* The same DONE for another request is stale and skipped. */
+        ASSERT_EQ(nl_reply_walk(&d, sizeof d, 8, 0, NULL, NULL, "walk", &err), 0);
+}
