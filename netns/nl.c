@@ -157,6 +157,10 @@ int nl_decode_error(const void *buf, size_t len, int *ret_error, char **ret_msg)
                 char *m = strdup(ext);
                 if (!m)
                         return -ENOMEM;
+                /* It ends up in a one-line error message: no newlines or terminal escapes from a reply. */
+                for (char *c = m; *c; c++)
+                        if ((unsigned char) *c < ' ' || *c == 0x7f)
+                                *c = '?';
                 *ret_msg = m;
         } else
                 *ret_msg = NULL;

@@ -146,6 +146,16 @@ TEST(bad_extack_attributes_are_ignored) {
         ASSERT_NULL(s);
 }
 
+TEST(extack_text_is_one_printable_line) {
+        _cleanup_free_ char *s = NULL;
+        Msg m;
+        int e;
+
+        build(&m, -EINVAL, true, "bad\nvalue\033[2J");
+        ASSERT_OK(nl_decode_error(m.buf, m.len, &e, &s));
+        ASSERT_STREQ(s, "bad?value?[2J");
+}
+
 TEST(reply_walk_bounds_every_message) {
         _cleanup_free_ char *err = NULL;
         struct {
