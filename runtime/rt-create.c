@@ -556,7 +556,7 @@ int rt_create(const RtContext *ctx, const RtCreateOptions *o) {
  * The init wrote '0' into the fifo once a reader appeared; EOF then means
  * it reached execve (the fifo is O_CLOEXEC). Anything else is an RtError.
  */
-static int wait_exec(int fd, int pidfd, const char *id) {
+static int wait_exec(int fd, int pidfd, const RtState *s, const char *id) {
         struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
         char buf[1 + sizeof(RtSyncMsg)];
         size_t got = 0;
@@ -583,7 +583,8 @@ static int wait_exec(int fd, int pidfd, const char *id) {
                         return 0; /* exec'd */
                 if (n < 0 && errno != EAGAIN && errno != EINTR)
                         return log_error_errno(errno, "Failed to read exec fifo: %m");
-                if (p[1].revents & POLLIN)
+                /* Without a pidfd, the pid (checked by its start time) tells. */
+                if ((p[1].revents & POLLIN) || (pidfd < 0 && !rt_state_init_alive(s)))
                         return log_error_errno(
                                         SYNTHETIC_ERRNO(ESRCH), "container %s init exited before start", id);
         }
@@ -631,7 +632,7 @@ int rt_start(const RtContext *ctx, const char *id) {
                 return log_error_errno(
                                 errno == ENOENT ? EBUSY : errno, "container %s is already starting: %m", id);
         (void) rt_state_pidfd(s, &pidfd);
-        r = wait_exec(fd, pidfd, id);
+        r = wait_exec(fd, pidfd, s, id);
         if (r < 0)
                 return r;
         return run_poststart(s, dir);

@@ -191,8 +191,16 @@ int rt_state_load(const RtContext *ctx, const char *id, RtState **ret, char **re
 /* Live status from the init process, the fifo and the freezer. */
 OciStatus rt_state_status(const RtState *s, const char *state_dir);
 int rt_state_json(const RtState *s, OciStatus status, bool pretty, char **ret);
-/* pidfd of the init if it is still the same process, else -ESRCH. */
+/*
+ * pidfd of the init if it is still the same process, else -ESRCH. Without pidfds (Linux < 5.3, or
+ * tests/tools/nosys) *ret is -EBADF on success: the start-time check is all there is, and callers
+ * use rt_state_kill() and rt_state_init_alive(), which fall back to the pid.
+ */
 int rt_state_pidfd(const RtState *s, int *ret);
+/* Signal the init through pidfd (from rt_state_pidfd()), or by pid where there is none. */
+int rt_state_kill(const RtState *s, int pidfd, int sig);
+/* Whether the init recorded in s is still that process and not a zombie. */
+bool rt_state_init_alive(const RtState *s);
 int rt_proc_start_time(pid_t pid, uint64_t *ret, char *ret_state);
 int rt_config_load_saved(const char *state_dir, OciConfig **ret);
 int rt_write_pid_file(const char *path, pid_t pid);

@@ -7,10 +7,6 @@
 
 #include "rt-internal.h"
 
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-
 int rt_state(const RtContext *ctx, const char *id, char **ret_json) {
         _cleanup_(rt_state_freep) RtState *s = NULL;
         _cleanup_free_ char *dir = NULL;
@@ -61,8 +57,9 @@ int rt_kill(const RtContext *ctx, const char *id, int sig, bool all) {
         r = rt_state_pidfd(s, &pidfd);
         if (r < 0)
                 return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "container not running");
-        if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
-                return log_error_errno(errno, errno == ESRCH ? "no such process" : "Failed to send signal: %m");
+        r = rt_state_kill(s, pidfd, sig);
+        if (r < 0)
+                return log_error_errno(r, r == -ESRCH ? "no such process" : "Failed to send signal: %m");
         return 0;
 }
 
@@ -73,6 +70,15 @@ static int wait_gone(const RtState *s, uint64_t timeout_usec) {
 
         if (rt_state_pidfd(s, &pidfd) < 0)
                 return 0;
+        if (pidfd < 0) {
+                /* No pidfds: poll the pid (checked by its start time) every 10 ms. */
+                for (uint64_t waited = 0; rt_state_init_alive(s); waited += 10000) {
+                        if (waited >= timeout_usec)
+                                return -ETIMEDOUT;
+                        (void) usleep(10000);
+                }
+                return 0;
+        }
         p = (struct pollfd){ .fd = pidfd, .events = POLLIN };
         if (poll(&p, 1, (int) (timeout_usec / 1000)) <= 0)
                 return -ETIMEDOUT;
@@ -131,7 +137,7 @@ int rt_delete(const RtContext *ctx, const char *id, bool force) {
                                 (void) cg_manager_freeze(m, false);
                 }
                 if (rt_state_pidfd(s, &pidfd) >= 0)
-                        (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                        (void) rt_state_kill(s, pidfd, SIGKILL);
                 r = wait_gone(s, 10 * 1000000);
                 if (r < 0)
                         return log_error_errno(r, "container %s did not die after SIGKILL: %m", id);

@@ -9,6 +9,9 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 
 bool rt_id_is_valid(const char *id) {
         size_t n = 0;
@@ -95,8 +98,10 @@ int rt_state_pidfd(const RtState *s, int *ret) {
         if (s->pid <= 0)
                 return -ESRCH;
         fd = (int) syscall(SYS_pidfd_open, s->pid, 0);
-        if (fd < 0)
+        if (fd < 0 && errno != ENOSYS)
                 return -errno;
+        if (fd < 0)
+                fd = -EBADF; /* no pidfds: the pid, checked by its start time, is all there is */
         /* Checked after opening: from here on the pidfd pins this exact process. */
         r = rt_proc_start_time(s->pid, &start, &st);
         if (r < 0)
@@ -107,7 +112,19 @@ int rt_state_pidfd(const RtState *s, int *ret) {
         return 0;
 }
 
-static bool init_alive(const RtState *s) {
+int rt_state_kill(const RtState *s, int pidfd, int sig) {
+        if (pidfd >= 0) {
+                if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) >= 0)
+                        return 0;
+                if (errno != ENOSYS)
+                        return -errno;
+        }
+        if (s->pid <= 0)
+                return -ESRCH;
+        return RET_NERRNO(kill(s->pid, sig));
+}
+
+bool rt_state_init_alive(const RtState *s) {
         uint64_t start;
         char st;
         if (s->pid <= 0 || rt_proc_start_time(s->pid, &start, &st) < 0)
@@ -119,7 +136,7 @@ OciStatus rt_state_status(const RtState *s, const char *state_dir) {
         _cleanup_free_ char *fifo = NULL;
         _cleanup_(cg_manager_freep) CgManager *m = NULL;
 
-        if (!init_alive(s))
+        if (!rt_state_init_alive(s))
                 return OCI_STATUS_STOPPED;
         fifo = path_join(state_dir, RT_FIFO_FILE);
         if (fifo && access(fifo, F_OK) == 0)
