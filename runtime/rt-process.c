@@ -210,15 +210,22 @@ int rt_close_fds(unsigned preserve) {
         if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
                 _cleanup_close_ int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-                if (!d)
-                        return -errno;
-                dfd = -EBADF;
-                for (struct dirent *de; (de = readdir(d));) {
+                if (d)
+                        dfd = -EBADF; /* owned by d now */
+                else {
+                        /* No close_range and no /proc in the container: every possible fd, one by one. */
+                        struct rlimit rl;
+                        rlim_t max = getrlimit(RLIMIT_NOFILE, &rl) >= 0 ? rl.rlim_cur : 1024;
+                        for (rlim_t fd = (rlim_t) first; fd < MIN(max, (rlim_t) INT_MAX); fd++)
+                                (void) fcntl((int) fd, F_SETFD, FD_CLOEXEC);
+                }
+                for (struct dirent *de; d && (de = readdir(d));) {
                         int fd;
                         if (safe_atoi(de->d_name, &fd) >= 0 && fd >= first && fd != dirfd(d))
                                 (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
                 }
-                closedir(d);
+                if (d)
+                        closedir(d);
         }
         for (int fd = 3; fd < first; fd++) {
                 int fl = fcntl(fd, F_GETFD);
