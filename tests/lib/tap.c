@@ -62,7 +62,7 @@ void tap_skip_all(const char *fmt, ...) {
         va_end(ap);
         putchar('\n');
         fflush(stdout);
-        exit(must ? 1 : 77);
+        exit(must ? 1 : 0);
 }
 
 /* Run one test in a child; the child's skip reason comes back over a pipe. */
@@ -128,7 +128,7 @@ static int run_one(TapTest *t, char *reason, size_t size) {
 int main(int argc, char **argv) {
         const char *only = getenv("TAP_ONLY");
         bool must = getenv("RT_MUST_WORK") && strcmp(getenv("RT_MUST_WORK"), "1") == 0;
-        unsigned n = 0, i = 0, failed = 0, skipped = 0;
+        unsigned n = 0, i = 0, failed = 0;
 
         (void) argc;
         (void) argv;
@@ -149,14 +149,12 @@ int main(int argc, char **argv) {
                         printf("ok %u - %s\n", i, t->name);
                 else if (r == 77 && !must) {
                         printf("ok %u - %s # SKIP %s\n", i, t->name, reason);
-                        skipped++;
                 } else {
                         printf("not ok %u - %s%s%s\n", i, t->name,
                                r == 77 ? " # skipped but RT_MUST_WORK=1: " : "", r == 77 ? reason : "");
                         failed++;
                 }
         }
-        if (failed)
-                return 1;
-        return n > 0 && skipped == n ? 77 : 0;
+        /* Every test skipped: the "# SKIP" lines say so, and meson reports the binary as skipped. */
+        return failed ? 1 : 0;
 }

@@ -8,7 +8,8 @@
 # over virtio-9p plus a tmpfs overlay, cgroup2 at /sys/fs/cgroup, and runs CMD in
 # the current directory. CMD's stdout and stderr come back on ours; the exit
 # status is CMD's. 124: timed out. 125: the harness or the guest failed.
-# 77: a prerequisite is missing (1 under RT_MUST_WORK=1). docs/vmhost.md has it all.
+# 77: a prerequisite is missing (1 under RT_MUST_WORK=1; with --tap, "1..0 # SKIP"
+# and 0). docs/vmhost.md has it all.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +26,7 @@ KEEP=0
 APPEND=""
 
 usage() {
-        sed -n '2,11s/^# \{0,1\}//p' "$0"
+        sed -n '2,12s/^# \{0,1\}//p' "$0"
         cat <<EOF
 options:
   --timeout S     kill the guest after S seconds (default $TIMEOUT); exit 124
@@ -55,7 +56,11 @@ missing() {
                 [ "$TAP" = 1 ] && echo "Bail out! vmhost: $* (RT_MUST_WORK=1)"
                 exit 1
         fi
-        [ "$TAP" = 1 ] && echo "1..0 # SKIP vmhost: $*"
+        if [ "$TAP" = 1 ]; then
+                # meson's TAP protocol reads any non-zero status, 77 too, as an error: the plan says it.
+                echo "1..0 # SKIP vmhost: $*"
+                exit 0
+        fi
         exit 77
 }
 
