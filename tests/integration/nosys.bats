@@ -3,7 +3,7 @@
 # in the command and its children, the others still work, and bad arguments
 # are refused. Needs NOSYS (the tool) and python3 to make the calls.
 
-setup_file() {
+setup() {
         if ! command -v python3 >/dev/null; then
                 [ "${RT_MUST_WORK:-0}" = 1 ] && { echo "python3 missing under RT_MUST_WORK=1" >&2; return 1; }
                 skip "needs python3"

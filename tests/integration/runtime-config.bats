@@ -13,6 +13,7 @@ teardown_file() {
 }
 
 setup() {
+        common_setup
         b=$BATS_TEST_TMPDIR/b
 }
 

@@ -4,7 +4,8 @@
 load helpers
 
 setup_file() {
-        common_setup_file
+        common_setup_file || return 1
+        [ -z "${RT_SKIP_REASON:-}" ] || return 0
         export B=$BATS_FILE_TMPDIR/bundle
         make_bundle "$B" /bin/sleep 1000
         edit_config "$B" '.process.env += ["FROMCONFIG=yes"]'
