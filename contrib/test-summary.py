@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Summarise meson testlog.json files: per-suite counts, skip reasons, and
+"""Summarise meson testlog.json files: per-suite counts, the reason of every
+skipped test and of every skipped TAP subtest inside a test that passed, and
 the final line "N passed, N failed, N skipped" that CI reads."""
 import json
 import re
@@ -8,7 +9,9 @@ import sys
 passed = failed = skipped = 0
 rows = {}
 skips = []
+subskips = []
 fails = []
+SUBSKIP = re.compile(r'^ok \d+ (?:- )?(.*?)\s+# skip(?:ped)?\b:?\s*(.*)$', re.I | re.M)
 for path in sys.argv[1:]:
     build = path.split('/')[-3]
     try:
@@ -20,12 +23,16 @@ for path in sys.argv[1:]:
     for line in lines:
         t = json.loads(line)
         res = t.get('result', 'ERROR')
-        suite = '+'.join(s.split(':')[-1] for s in t.get('suite', [])) or '-'
+        # meson 1.0 logs no 'suite' key: the name reads "project:suite+suite / test".
+        m = re.match(r'[^:/ ]+:(\S+) / ', t.get('name', ''))
+        suite = '+'.join(s.split(':')[-1] for s in t.get('suite', [])) or (m.group(1) if m else '-')
         key = f"{build}: {suite}"
         r = rows.setdefault(key, [0, 0, 0])
         if res in ('OK', 'EXPECTEDFAIL'):
             passed += 1
             r[0] += 1
+            for name, why in SUBSKIP.findall(t.get('stdout') or ''):
+                subskips.append(f"{build}: {t['name']}: {name}: {why.strip() or 'no reason given'}")
         elif res == 'SKIP':
             skipped += 1
             r[2] += 1
@@ -42,6 +49,8 @@ for key in sorted(rows):
     print(f"  {key:40s} {p:4d} passed {f:3d} failed {s:3d} skipped")
 for s in skips:
     print(f"  skipped: {s}")
+for s in subskips:
+    print(f"  skipped subtest: {s}")
 for f in fails:
     print(f"  FAILED: {f}")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
