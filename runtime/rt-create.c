@@ -125,7 +125,8 @@ static int setup_cgroup(RtInit *init) {
                 return log_error_errno(r, "Invalid cgroup path '%s': %m", path);
         r = cg_manager_create(init->cgroup);
         if (r < 0) {
-                if (init->rootless && (r == -EACCES || r == -EPERM || r == -EROFS) && !(l && l->resources)) {
+                if (init->rootless && (r == -EACCES || r == -EPERM || r == -EROFS) &&
+                    !(l && rt_resources_need_cgroup(l->resources))) {
                         log_debug("rootless: running without a cgroup (%s)", strerror(-r));
                         init->cgroup = cg_manager_free(init->cgroup);
                         return 0;

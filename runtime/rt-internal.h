@@ -165,6 +165,11 @@ int rt_console_setup_slave(int slave_fd, uint32_t height, uint32_t width);
 /* rt-resources.c */
 int rt_resources_from_oci(const OciResources *o, CgResources *ret);
 int rt_resources_add_default_devices(const OciConfig *c, CgResources *r);
+/*
+ * Whether o asks for anything only a cgroup can enforce. Device rules alone do not: without a
+ * cgroup (rootless) the container's devices are bind mounts of host nodes its user can open anyway.
+ */
+bool rt_resources_need_cgroup(const OciResources *o);
 int rt_cgroup_path(const OciConfig *c, const char *id, char **ret);
 
 /* rt-state.c: the state directory. */

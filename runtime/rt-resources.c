@@ -181,6 +181,21 @@ oom:
  * "deny all" in linux.resources.devices does not take them away; so are the
  * devices listed in linux.devices.
  */
+bool rt_resources_need_cgroup(const OciResources *o) {
+        _cleanup_free_ char *json = NULL;
+        OciResources rest;
+
+        if (!o)
+                return false;
+        rest = *o;
+        rest.devices = NULL;
+        rest.n_devices = 0;
+        /* Everything else, emitted: an empty object asks for nothing (and stays right as fields grow). */
+        if (oci_resources_emit(&rest, false, &json) < 0)
+                return true;
+        return !streq(json, "{}");
+}
+
 int rt_resources_add_default_devices(const OciConfig *c, CgResources *r) {
         static const CgDeviceRule defaults[] = {
                 { true, 'c', -1, -1, "m" }, { true, 'b', -1, -1, "m" },    { true, 'c', 1, 3, "rwm" },
