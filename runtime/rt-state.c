@@ -211,8 +211,10 @@ int rt_state_save(const char *state_dir, const RtState *s) {
         jw_string(w, s->created);
         jw_key(w, "owner");
         jw_string(w, s->owner ?: "");
-        jw_key(w, "cgroup");
-        jw_string(w, s->cgroup);
+        if (s->cgroup) { /* none: rootless without a writable cgroup */
+                jw_key(w, "cgroup");
+                jw_string(w, s->cgroup);
+        }
         jw_key(w, "systemdCgroup");
         jw_bool(w, s->systemd_cgroup);
         jw_key(w, "annotations");
@@ -233,7 +235,7 @@ int rt_state_save(const char *state_dir, const RtState *s) {
 static int state_parse(const char *text, size_t len, RtState **ret, char **err) {
         _cleanup_(json_freep) JsonVal v = NULL;
         _cleanup_(rt_state_freep) RtState *s = NULL;
-        JsonVal a;
+        JsonVal a, cg;
         int64_t pid;
         int r;
 
@@ -252,8 +254,9 @@ static int state_parse(const char *text, size_t len, RtState **ret, char **err) 
             (r = json_want_string(json_get(v, "owner"), "owner", &s->owner, err)) < 0)
                 return r;
         s->pid = (pid_t) pid;
-        if (json_get(v, "cgroup") &&
-            (r = json_want_string(json_get(v, "cgroup"), "cgroup", &s->cgroup, err)) < 0)
+        cg = json_get(v, "cgroup");
+        /* Absent (or null, as earlier versions wrote it): the container has no cgroup (rootless). */
+        if (cg && cg->type != yajl_t_null && (r = json_want_string(cg, "cgroup", &s->cgroup, err)) < 0)
                 return r;
         if (json_get(v, "systemdCgroup"))
                 (void) json_want_bool(json_get(v, "systemdCgroup"), "systemdCgroup", &s->systemd_cgroup, NULL);
