@@ -342,6 +342,27 @@ static bool source_is_dir(const char *src) {
         return stat(src, &st) < 0 || S_ISDIR(st.st_mode);
 }
 
+/*
+ * devpts without its gid= option: in a user namespace where that group (tty, 5 in runc's default
+ * spec) is not mapped, the kernel refuses the option with EINVAL. crun drops it there too.
+ */
+static int mount_devpts_without_gid(const char *src, const char *target, unsigned long flags, const char *data) {
+        _cleanup_free_ char *copy = NULL, *out = NULL;
+        char *save = NULL;
+        size_t n = 0;
+
+        if (!data || !strstr(data, "gid="))
+                return -EINVAL;
+        copy = strdup(data);
+        out = calloc(1, strlen(data) + 1);
+        if (!copy || !out)
+                return -ENOMEM;
+        for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save))
+                if (!startswith(o, "gid="))
+                        n += (size_t) sprintf(out + n, "%s%s", n ? "," : "", o);
+        return RET_NERRNO(mount(src, target, "devpts", flags, out));
+}
+
 static int do_one_mount(RtInit *init, const OciMount *m) {
         _cleanup_(oci_mount_flags_done) OciMountFlags f = {};
         _cleanup_free_ char *err = NULL, *src = NULL;
@@ -387,11 +408,16 @@ static int do_one_mount(RtInit *init, const OciMount *m) {
                 const char *host = streq_ptr(type, "sysfs") ? "/sys"
                                 : streq_ptr(type, "mqueue") ? "/dev/mqueue"
                                                             : NULL;
-                if (e != EPERM || !host || !in_userns(init) ||
-                    mount(host, tp, NULL, MS_BIND | MS_REC, NULL) < 0)
+                bool devpts = e == EINVAL && streq_ptr(type, "devpts") && in_userns(init);
+
+                if (devpts && mount_devpts_without_gid(src ?: type, tp, f.flags, f.data) >= 0)
+                        ; /* mounted, without gid= */
+                else if (e != EPERM || !host || !in_userns(init) ||
+                         mount(host, tp, NULL, MS_BIND | MS_REC, NULL) < 0)
                         return rt_sync_error(init->sync_fd, e, "mounts", "mount %s (%s) on %s: %m",
                                              src ?: type ?: "none", type ?: "?", m->destination);
-                bind = true;
+                else
+                        bind = true;
         }
 
         /* Flags, propagation and attributes act on the mount now on top: reopen it. */
