@@ -17,6 +17,44 @@ require_root() {
         fi
 }
 
+# A prerequisite a test lacks: skip it, or fail under RT_MUST_WORK=1 (CI).
+need() {
+        if [ "${RT_MUST_WORK:-0}" = 1 ]; then
+                echo "prerequisite missing (RT_MUST_WORK=1): $*" >&2
+                return 1
+        fi
+        skip "$*"
+}
+
+# Root in a user namespace (unshare -r, a rootless engine): the initial namespace maps every id.
+in_userns() {
+        ! grep -qw 4294967295 /proc/self/uid_map
+}
+
+require_init_userns() {
+        if in_userns; then
+                need "$* needs root in the initial user namespace"
+        fi
+}
+
+# Rootless, the runtime runs containers without a cgroup (no writable hierarchy to create one in).
+require_cgroup() {
+        if in_userns; then
+                need "rootless: the container has no cgroup"
+        fi
+}
+
+# require_ids ID...: each id must be mapped (as uid and gid) in this user namespace.
+require_ids() {
+        local id
+        for id in "$@"; do
+                if ! awk -v id="$id" '$1 <= id && id < $1 + $3 { f = 1 } END { exit !f }' /proc/self/uid_map ||
+                        ! awk -v id="$id" '$1 <= id && id < $1 + $3 { f = 1 } END { exit !f }' /proc/self/gid_map; then
+                        need "id $id is not mapped in this user namespace"
+                fi
+        done
+}
+
 common_setup() {
         if [ -n "${RT_SKIP_REASON:-}" ]; then
                 skip "$RT_SKIP_REASON"

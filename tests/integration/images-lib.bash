@@ -12,6 +12,8 @@ need() {
 
 require_root() {
         [ "$(id -u)" = 0 ] || need "needs root"
+        # Root in a user namespace (unshare -r) cannot attach loop devices or open a root-only /dev/fuse.
+        grep -qw 4294967295 /proc/self/uid_map || need "needs root in the initial user namespace"
 }
 
 require_cmd() {

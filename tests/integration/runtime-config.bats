@@ -27,6 +27,7 @@ crun_b() {
 }
 
 @test "hostname, domainname, env, cwd, user, additional gids, umask" {
+        require_ids 1000 4 27
         make_bundle "$b" /bin/sh -c 'hostname; cat /proc/sys/kernel/domainname; echo $GREETING; pwd; id; umask'
         edit_config "$b" '.hostname = "student-07" | .domainname = "lab.example" | .process.env += ["GREETING=hi"]
                 | .process.cwd = "/tmp" | .process.user = {uid: 1000, gid: 1000, additionalGids: [4, 27], umask: 63}'
@@ -115,6 +116,7 @@ crun_b() {
 }
 
 @test "a non-root user gets the ambient capabilities asked for" {
+        require_ids 1000
         make_bundle "$b" /bin/sh -c 'grep -E "^(CapEff|CapAmb)" /proc/self/status'
         edit_config "$b" '.process.user = {uid: 1000, gid: 1000}
                 | .process.capabilities = {bounding: ["CAP_NET_BIND_SERVICE"], effective: ["CAP_NET_BIND_SERVICE"],
@@ -197,6 +199,7 @@ crun_b() {
 }
 
 @test "user namespace with uid/gid mappings" {
+        require_init_userns "mapping host ids 100000-165535"
         make_bundle "$b" /bin/sh -c 'id -u; cat /proc/self/uid_map; touch /tmp/x && stat -c %u /tmp/x'
         edit_config "$b" '.linux.namespaces += [{type: "user"}]
                 | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
@@ -213,6 +216,7 @@ crun_b() {
 }
 
 @test "joining a network namespace by path" {
+        require_init_userns "ip netns add"
         ip netns add "aula-bats-$$"
         make_bundle "$b" /bin/sh -c 'readlink /proc/self/ns/net'
         edit_config "$b" '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' --arg p "/run/netns/aula-bats-$$"
@@ -240,6 +244,7 @@ crun_b() {
 }
 
 @test "the init is placed in its cgroup in every hierarchy" {
+        require_cgroup
         make_bundle "$b" /bin/sleep 100
         rt_bg run -d --bundle "$b" cgp
         local pid

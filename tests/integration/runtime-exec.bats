@@ -29,6 +29,7 @@ teardown_file() {
 @test "exec: --cwd, --user, PATH lookup and not-found errors" {
         run rt exec --cwd /tmp ex pwd
         [ "$output" = /tmp ]
+        require_ids 65534
         run rt exec --user 65534:65534 ex id
         [[ "$output" == "uid=65534"*"gid=65534"* ]]
         run rt exec ex no-such-binary
@@ -117,11 +118,12 @@ JSON
         [ "${lines[0]}" = "0 1 2 3 " ] # 3: ls's own directory fd
         [ "${lines[1]}" = "/" ]
         local b=$BATS_TEST_TMPDIR/fd
-        make_bundle "$b" /bin/sh -c 'ls /proc/1/fd | sort -n | tr "\n" " "; echo; readlink /proc/1/cwd'
+        # The init itself lists its fds (exec: no shell holding pipe fds of a pipeline meanwhile).
+        make_bundle "$b" /bin/sh -c 'readlink /proc/self/cwd; exec ls -1 /proc/self/fd'
         export b
         run bash -c 'exec 7</etc/passwd; cd /tmp && exec "$AULA_RUNTIME" --root "$RT_ROOT" run --bundle "$b" fdleak'
-        [ "${lines[0]}" = "0 1 2 " ]
-        [ "${lines[1]}" = "/" ]
+        [ "${lines[0]}" = "/" ]
+        [ "$(printf '%s ' "${lines[@]:1}")" = "0 1 2 3 " ] # 3: ls's own directory fd
 }
 
 @test "--preserve-fds passes exactly the requested fds" {

@@ -123,6 +123,7 @@ teardown() {
 }
 
 @test "kill --all signals every process of the container" {
+        require_cgroup
         local b=$BATS_TEST_TMPDIR/b
         make_bundle "$b" /bin/sh -c 'sleep 1000 & sleep 1000 & wait'
         rt_bg run -d --bundle "$b" ka
@@ -159,6 +160,7 @@ teardown() {
 }
 
 @test "pause and resume freeze the container" {
+        require_cgroup
         rt_bg run -d --bundle "$B" p1
         run rt pause p1
         [ "$status" -eq 0 ]
@@ -204,6 +206,7 @@ teardown() {
 }
 
 @test "update changes live limits (pids, memory)" {
+        require_cgroup
         rt_bg run -d --bundle "$B" u1
         run rt update --pids-limit 42 --memory 64M u1
         [ "$status" -eq 0 ]

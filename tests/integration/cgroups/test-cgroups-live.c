@@ -3,7 +3,8 @@
  * libaula-cgroups against the running kernel, whatever its layout: on this
  * project's hybrid hosts they exercise the v1 backend (suite integration+root),
  * inside tests/vmhost's stock Debian kernel the cgroup v2 one (suite vmhost).
- * Root only; without root the binary skips (exit 77) unless RT_MUST_WORK=1.
+ * Root only (with writable cgroup hierarchies, so not root in a user
+ * namespace); otherwise the binary skips unless RT_MUST_WORK=1.
  *
  * Every test works in its own cgroup /aula-test-<pid>-<name> and removes it.
  */
@@ -33,6 +34,20 @@ void tap_setup(void) {
         if (r < 0)
                 tap_skip_all("no cgroup filesystem: %s", strerror(-r));
         printf("# cgroup layout: %s\n", cg_layout_to_string(l));
+        {
+                /* Root in a user namespace (unshare -r) sees root-owned hierarchies it cannot write. */
+                _cleanup_(cg_manager_freep) CgManager *m = NULL;
+                char probe[64];
+                snprintf(probe, sizeof probe, "/aula-test-%d-probe", (int) getpid());
+                r = cg_manager_new(probe, &m);
+                if (r >= 0)
+                        r = cg_manager_create(m);
+                if (r == -EACCES || r == -EPERM || r == -EROFS)
+                        tap_skip_all("cgroup hierarchies are not writable here (%s): root in a user namespace?",
+                                     strerror(-r));
+                if (r >= 0)
+                        (void) cg_manager_destroy(m, 1000000);
+        }
         /* Tests run in children; a failed one exits without its destroy(). Sweep after all of them. */
         atexit(sweep);
 }
