@@ -139,6 +139,13 @@ static int setup_cgroup(RtInit *init) {
                         r = rt_resources_add_default_devices(init->config, &res);
                 if (r < 0)
                         return log_error_errno(r, "Invalid linux.resources: %m");
+                /*
+                 * Rootless, even in a cgroup we may write: device rules need CAP_SYS_ADMIN in the initial
+                 * namespace (v1 devices.deny) or a BPF program (v2), and the container's devices are bind
+                 * mounts of host nodes its user can open anyway (runc skips them too).
+                 */
+                if (init->rootless)
+                        res.devices_set = false;
                 r = cg_manager_apply(init->cgroup, &res);
                 if (r < 0)
                         return log_error_errno(r, "Failed to apply resources to cgroup '%s': %m", path);
