@@ -37,11 +37,16 @@ require_init_userns() {
         fi
 }
 
-# Rootless, the runtime runs containers without a cgroup (no writable hierarchy to create one in).
+# Rootless without writable hierarchies, the runtime runs containers without a cgroup.
 require_cgroup() {
-        if in_userns; then
-                need "rootless: the container has no cgroup"
-        fi
+        local d
+        in_userns || return 0
+        for d in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+                if [ ! -w "$d" ]; then
+                        need "rootless without a writable cgroup ($d): the container has none"
+                        return
+                fi
+        done
 }
 
 # require_ids ID...: each id must be mapped (as uid and gid) in this user namespace.

@@ -388,8 +388,15 @@ TEST(device_rules_deny_block_devices) {
                 { .allow = true, .type = 'b', .major = 8, .minor = 0, .access = "m" },
         };
         CgResources r = { .devices = rules, .n_devices = 3, .devices_set = true };
-        CgManager *m = make("dev", NULL);
+        _cleanup_free_ char *map = NULL;
+        CgManager *m;
         DevProbe *p;
+
+        /* Root in a user namespace may write cgroups it owns, but never mknod or set device rules. */
+        if (read_full_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, NULL) >= 0 &&
+            !strstr(map, "4294967295"))
+                TEST_SKIP("device rules and mknod need the initial user namespace");
+        m = make("dev", NULL);
 
         /* without rules: everything goes (sda may not exist here: ENXIO, but not EPERM) */
         p = probe_in(m);
