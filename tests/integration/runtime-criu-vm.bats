@@ -200,15 +200,24 @@ cgroup_of() {
         [[ "$(readlink "/proc/$(rt state t1 | jq -r .pid)/fd/1")" == /dev/pts/* ]]
 }
 
-@test "restore in the foreground waits for the process and returns its exit status" {
-        local b=$BATS_TEST_TMPDIR/b img=$BATS_TEST_TMPDIR/img rpid st=0
+@test "stdout on a pipe, as podman and containerd give it; a foreground restore returns the exit status" {
+        local b=$BATS_TEST_TMPDIR/b img=$BATS_TEST_TMPDIR/img p=$BATS_TEST_TMPDIR/pipe.out rpid st=0 frozen
         bundle "$b"
-        rtd run -d -b "$b" f1
-        wait_count "$BATS_TEST_TMPDIR/ctr.out" 3 >/dev/null
+        "$AULA_RUNTIME" --root "$RT_ROOT" run -d -b "$b" f1 </dev/null 2>>"$BATS_TEST_TMPDIR/ctr.err" \
+                > >(cat >>"$p")
+        wait_count "$p" 3 >/dev/null
         rt checkpoint --image-path "$img" f1
-        rtd restore --image-path "$img" -b "$b" f1 &
+        [[ "$(jq -r '.stdio[1]' "$img/aula-criu.json")" == "pipe:["*"]" ]]
+        sleep 0.3 # cat drains the pipe
+        frozen=$(last "$p")
+        # the restored process writes into the pipe the restoring runtime has as stdout
+        "$AULA_RUNTIME" --root "$RT_ROOT" restore --image-path "$img" -b "$b" f1 </dev/null \
+                2>>"$BATS_TEST_TMPDIR/ctr.err" > >(cat >>"$p") &
         rpid=$!
-        wait_status f1 running
+        wait_count "$p" $((frozen + 2)) >/dev/null
+        run consecutive "$p"
+        [ "$status" -eq 0 ]
+        [[ "$(readlink "/proc/$(rt state f1 | jq -r .pid)/fd/1")" == pipe:* ]]
         rt kill f1 TERM
         wait "$rpid" || st=$?
         [ "$st" -eq 7 ]
