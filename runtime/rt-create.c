@@ -30,37 +30,62 @@
  * without any serialisation; the sync socket only carries small messages.
  */
 
-static int clone_init(RtInit *init) {
-        struct clone_args args = {
-                .flags = init->clone_flags,
-                .exit_signal = SIGCHLD,
-        };
+pid_t rt_clone_into_cgroup(RtInit *init, unsigned long flags) {
+        struct clone_args args = { .flags = flags, .exit_signal = SIGCHLD };
         _cleanup_close_ int cgfd = -EBADF;
+        CgLayout layout = CG_LAYOUT_LEGACY;
         long pid;
 
-        /* Start the init directly in its cgroup when the whole container lives in cgroup2. */
-        if (init->cgroup && cg_manager_open_unified(init->cgroup, &cgfd) >= 0) {
-                args.flags |= CLONE_INTO_CGROUP;
-                args.cgroup = (uint64_t) cgfd;
+        init->cgroup_self_enter = init->cgroup_v2_joined = false;
+        if (init->cgroup) {
+                (void) cg_layout(&layout);
+                if (cg_manager_open_v2(init->cgroup, &cgfd) >= 0) {
+                        args.flags |= CLONE_INTO_CGROUP;
+                        args.cgroup = (uint64_t) cgfd;
+                }
+                /* A child in a new user ns cannot write to the host's cgroupfs: the parent moves it. */
+                init->cgroup_self_enter = layout != CG_LAYOUT_UNIFIED && !(flags & CLONE_NEWUSER) &&
+                                !init->rootless;
         }
         fflush(NULL);
         pid = syscall(SYS_clone3, &args, sizeof args);
-        if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL) &&
-            (args.flags & CLONE_INTO_CGROUP)) {
+        if (pid < 0 && (args.flags & CLONE_INTO_CGROUP) && errno != ENOMEM && errno != EAGAIN) {
                 args.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
                 args.cgroup = 0;
-                cgfd = safe_close(cgfd);
                 pid = syscall(SYS_clone3, &args, sizeof args);
         }
         if (pid < 0 && errno == ENOSYS)
-                pid = syscall(SYS_clone, (unsigned long) init->clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+                pid = syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
         if (pid < 0)
                 return -errno;
+        init->cgroup_v2_joined = args.flags & CLONE_INTO_CGROUP;
+        return (pid_t) pid;
+}
+
+int rt_child_join_cgroup(RtInit *init) {
+        if (!init->cgroup_self_enter)
+                return 0;
+        return cg_manager_enter_self(init->cgroup, init->cgroup_v2_joined);
+}
+
+/* Returns 1 when the child is (or will put itself) in every cgroup, 0 when the parent must move it. */
+static int clone_init(RtInit *init) {
+        pid_t pid = rt_clone_into_cgroup(init, init->clone_flags);
+
+        if (pid < 0)
+                return pid;
         if (pid == 0)
                 rt_init_main(init); /* never returns */
-        init->pid = (pid_t) pid;
-        /* Joined with CLONE_INTO_CGROUP already: no migration needed. */
-        return cgfd >= 0 ? 1 : 0;
+        init->pid = pid;
+        if (!init->cgroup || init->cgroup_self_enter)
+                return 1;
+        /* Fully placed by CLONE_INTO_CGROUP only where cgroup2 is the whole tree. */
+        if (init->cgroup_v2_joined) {
+                CgLayout layout = CG_LAYOUT_LEGACY;
+                (void) cg_layout(&layout);
+                return layout == CG_LAYOUT_UNIFIED;
+        }
+        return 0;
 }
 
 static int write_id_map(pid_t pid, const char *file, const OciIdMapping *m, size_t n) {
@@ -245,7 +270,7 @@ static int save_config_copy(RtInit *init) {
         dst = path_join(init->state_dir, RT_CONFIG_FILE);
         if (!dst)
                 return log_error_errno(ENOMEM, "Out of memory");
-        r = write_file_atomic_at(AT_FDCWD, dst, text, len, 0600);
+        r = write_file_replace_at(AT_FDCWD, dst, text, len, 0600);
         if (r < 0)
                 return log_error_errno(r, "Failed to write '%s': %m", dst);
         return 0;
