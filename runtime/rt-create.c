@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +13,13 @@
 #include <time.h>
 
 #include "rt-internal.h"
+
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
 
 /*
  * create, from the runtime's side. The phases, each undone in reverse on
@@ -123,6 +131,129 @@ static int write_maps(RtInit *init, pid_t pid) {
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to write gid_map of the container: %m");
+        return 0;
+}
+
+/*
+ * A user namespace holding an idmapped mount's mappings (runtime-spec 1.2
+ * "idmap"): made by a child that unshares and stops, so the maps can be
+ * written from here, in the initial user namespace.
+ */
+static int make_userns_fd(const OciIdMapping *u, size_t nu, const OciIdMapping *g, size_t ng, int *ret_fd) {
+        char path[64];
+        int status, r = 0, fd;
+        pid_t pid;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                if (unshare(CLONE_NEWUSER) < 0)
+                        _exit(1);
+                raise(SIGSTOP);
+                _exit(0);
+        }
+        if (waitpid(pid, &status, WUNTRACED) < 0 || !WIFSTOPPED(status))
+                r = -ECHILD;
+        if (r >= 0)
+                r = write_id_map(pid, "uid_map", u, nu);
+        if (r >= 0) {
+                snprintf(path, sizeof path, "/proc/%d/setgroups", (int) pid);
+                (void) write_string_at(AT_FDCWD, path, "deny");
+                r = write_id_map(pid, "gid_map", g, ng);
+        }
+        if (r >= 0) {
+                snprintf(path, sizeof path, "/proc/%d/ns/user", (int) pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                r = fd < 0 ? -errno : 0;
+        }
+        (void) kill(pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+        if (r < 0)
+                return r;
+        *ret_fd = fd;
+        return 0;
+}
+
+/*
+ * The detached, idmapped copy of an idmapped mount's source. Made here, in
+ * the initial user namespace: setting MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN
+ * over the filesystem's own user namespace, which an init inside a new user
+ * namespace lacks. The init only moves the tree into place.
+ */
+static int make_idmapped_tree(
+                RtInit *init,
+                const OciMount *m,
+                const OciMountFlags *f,
+                const OciIdMapping *u,
+                size_t nu,
+                const OciIdMapping *g,
+                size_t ng,
+                int *ret_fd) {
+        struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP };
+        _cleanup_close_ int userns = -EBADF, tree = -EBADF;
+        _cleanup_free_ char *src = NULL;
+        int r;
+
+        if (!m->source)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL), "mounts: %s: idmap needs a source", m->destination);
+        src = m->source[0] == '/' ? strdup(m->source) : path_join(init->bundle, m->source);
+        if (!src)
+                return log_error_errno(ENOMEM, "Out of memory");
+        r = make_userns_fd(u, nu, g, ng, &userns);
+        if (r < 0)
+                return log_error_errno(
+                                r, "mounts: %s: cannot make the idmap user namespace: %m", m->destination);
+        tree = (int) syscall(
+                        SYS_open_tree, AT_FDCWD, src,
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (f->recursive_bind ? AT_RECURSIVE : 0));
+        if (tree < 0)
+                return log_error_errno(errno, "mounts: %s: open_tree %s: %m", m->destination, src);
+        a.userns_fd = (uint64_t) userns;
+        if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (f->recursive_idmap ? AT_RECURSIVE : 0), &a,
+                    sizeof a) < 0)
+                return log_error_errno(
+                                errno,
+                                "mounts: %s: idmap %s (does its filesystem support idmapped mounts?): %m",
+                                m->destination, src);
+        *ret_fd = TAKE_FD(tree);
+        return 0;
+}
+
+static int prepare_idmaps(RtInit *init) {
+        const OciConfig *c = init->config;
+        const OciLinux *l = c->linux_cfg;
+        int r;
+
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const OciMount *m = &c->mounts[i];
+                _cleanup_(oci_mount_flags_done) OciMountFlags f = {};
+                const OciIdMapping *u = m->uid_mappings, *g = m->gid_mappings;
+                size_t nu = m->n_uid_mappings, ng = m->n_gid_mappings;
+
+                if (oci_mount_flags_parse(m->options, &f, NULL) < 0 || !f.idmap)
+                        continue;
+                if (nu == 0 && l) {
+                        /* No mappings of its own: the container's user namespace mappings. */
+                        u = l->uid_mappings, nu = l->n_uid_mappings;
+                        g = l->gid_mappings, ng = l->n_gid_mappings;
+                }
+                if (nu == 0 || ng == 0)
+                        return log_error_errno(
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "mounts: %s: idmap needs uidMappings and gidMappings", m->destination);
+                if (!init->idmap_fds) {
+                        init->idmap_fds = malloc(sizeof(int) * c->n_mounts);
+                        if (!init->idmap_fds)
+                                return log_error_errno(ENOMEM, "Out of memory");
+                        for (size_t k = 0; k < c->n_mounts; k++)
+                                init->idmap_fds[k] = -EBADF;
+                }
+                r = make_idmapped_tree(init, m, &f, u, nu, g, ng, &init->idmap_fds[i]);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -413,6 +544,9 @@ static void make_state_done(RtState *s) {
 static void init_done(RtInit *init) {
         for (size_t i = 0; i < _OCI_NS_MAX; i++)
                 safe_close(init->ns_fds[i]);
+        for (size_t i = 0; init->idmap_fds && init->config && i < init->config->n_mounts; i++)
+                safe_close(init->idmap_fds[i]);
+        init->idmap_fds = mfree(init->idmap_fds);
         safe_close(init->dmz_fd);
         safe_close(init->fifo_fd);
         init->cgroup = cg_manager_free(init->cgroup);
@@ -488,6 +622,9 @@ static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
         if (r < 0)
                 goto err_cgroup;
         r = plan_namespaces(init);
+        if (r < 0)
+                goto err_cgroup;
+        r = prepare_idmaps(init);
         if (r < 0)
                 goto err_cgroup;
         if (init->use_fifo) {

@@ -84,6 +84,7 @@ typedef struct RtInit {
         int sync_fd; /* the init's end of the sync socket */
         int fifo_fd; /* O_PATH fd of exec.fifo (init) */
         int dmz_fd; /* sealed memfd of the exec trampoline */
+        int *idmap_fds; /* per config mount: user ns fd of an idmapped mount, or -EBADF */
         pid_t pid; /* init pid, host view (parent) */
 } RtInit;
 

@@ -283,3 +283,42 @@ crun_b() {
         [ "$status" -eq 1 ]
         [[ "$output" == *"root.path"*"/no/such/rootfs"* ]]
 }
+
+@test "idmapped bind mounts: explicit mappings, the container's own, and errors" {
+        mkdir -p "$BATS_TEST_TMPDIR/host"
+        echo hi >"$BATS_TEST_TMPDIR/host/f"
+        chown 0:0 "$BATS_TEST_TMPDIR/host/f"
+        make_bundle "$b" /bin/sh -c 'stat -c "%u:%g" /data/f /plain/f'
+        edit_config "$b" '.mounts += [
+                {destination: "/data", type: "bind", source: $src, options: ["bind", "idmap"],
+                 uidMappings: [{containerID: 0, hostID: 1000, size: 1}], gidMappings: [{containerID: 0, hostID: 2000, size: 1}]},
+                {destination: "/plain", type: "bind", source: $src, options: ["bind"]}]' --arg src "$BATS_TEST_TMPDIR/host"
+        crun_b
+        [ "$status" -eq 0 ]
+        [ "${lines[0]}" = "1000:2000" ]   # on-disk 0 shows as the mapped id
+        [ "${lines[1]}" = "0:0" ]
+
+        # in a user namespace, "idmap" alone uses the container's mappings: root's files stay root's
+        make_bundle "$b" /bin/sh -c 'stat -c "%u:%g" /data/f; touch /data/new && stat -c "%u" /data/new'
+        edit_config "$b" '.linux.namespaces += [{type: "user"}]
+                | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+                | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+                | .mounts += [{destination: "/data", type: "bind", source: $src, options: ["rbind", "rw", "idmap"]}]' \
+                --arg src "$BATS_TEST_TMPDIR/host"
+        local d=$b
+        while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+        chmod o+x "$BATS_FILE_TMPDIR/.base-bundle" "$BATS_FILE_TMPDIR/.base-bundle/rootfs"
+        crun_b
+        [ "$status" -eq 0 ]
+        [ "${lines[0]}" = "0:0" ]
+        [ "${lines[1]}" = 0 ]
+        [ "$(stat -c %u "$BATS_TEST_TMPDIR/host/new")" = 0 ] # written as the host's root through the mapping
+
+        # no mappings anywhere: a clear error
+        make_bundle "$b" /bin/true
+        edit_config "$b" '.mounts += [{destination: "/data", type: "bind", source: $src, options: ["bind", "idmap"]}]' \
+                --arg src "$BATS_TEST_TMPDIR/host"
+        crun_b
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"/data: idmap needs uidMappings and gidMappings"* ]]
+}
