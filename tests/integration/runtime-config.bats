@@ -150,6 +150,24 @@ crun_b() {
         [ "${lines[4]}" = end ]
 }
 
+@test "seccomp: SCMP_ACT_NOTIFY sends the listener fd and the state to listenerPath" {
+        local sock=$BATS_TEST_TMPDIR/seccomp.sock out=$BATS_TEST_TMPDIR/listener.out
+        "$SECCOMP_LISTENER" "$sock" 99 >"$out" &
+        local lp=$!
+        while [ ! -S "$sock" ]; do sleep 0.01; done
+        make_bundle "$b" -w /bin/sh -c 'mkdir /tmp/n 2>&1; echo done'
+        edit_config "$b" '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", listenerPath: $sock,
+                syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY"}]}' --arg sock "$sock"
+        crun_b
+        kill "$lp" 2>/dev/null || true
+        [ "$status" -eq 0 ]
+        [[ "${lines[0]}" == *"Cannot assign requested address"* ]] # errno 99 from the listener
+        [ "${lines[1]}" = done ]
+        run sed -n 's/^state: //p' "$out"
+        [ "$(jq -r .id <<<"$output")" = "t$BATS_TEST_NUMBER" ]
+        grep -q '^notify: ' "$out"
+}
+
 @test "seccomp: a bad profile is refused before anything runs" {
         make_bundle "$b" /bin/true
         edit_config "$b" '.linux.seccomp = {defaultAction: "SCMP_ACT_BOGUS"}'

@@ -7,7 +7,7 @@ setup_file() {
         common_setup_file
         export B=$BATS_FILE_TMPDIR/bundle
         make_bundle "$B" /bin/sleep 1000
-        edit_config "$B" '.process.env += ["FROMCONFIG=yes"]'
+        edit_config "$B" '.process.env += ["FROMCONFIG=yes"] | .process.noNewPrivileges = false'
         rt_bg run -d --bundle "$B" ex
 }
 
@@ -49,6 +49,18 @@ teardown_file() {
         [ "$output" = ocibench ]
         run rt exec ex hostname
         [ "$output" = ocibench ]
+}
+
+@test "exec --cap adds a capability; --no-new-privs sets no_new_privs" {
+        run rt exec ex /bin/sh -c 'grep -E "^(CapEff|NoNewPrivs)" /proc/self/status'
+        [ "${lines[0]}" = "CapEff:	0000000020000420" ]
+        [ "${lines[1]}" = "NoNewPrivs:	0" ]
+        run rt exec --cap CAP_SYS_ADMIN --no-new-privs ex /bin/sh -c 'grep -E "^(CapEff|NoNewPrivs)" /proc/self/status'
+        [ "${lines[0]}" = "CapEff:	0000000020200420" ]
+        [ "${lines[1]}" = "NoNewPrivs:	1" ]
+        run rt exec --cap CAP_BOGUS ex true
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"unknown capability 'CAP_BOGUS'"* ]]
 }
 
 @test "exec --detach --pid-file" {
