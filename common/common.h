@@ -185,6 +185,12 @@ int read_one_line_at(int dirfd, const char *path, char **ret);
  * or the new content, never a mix; a crash leaves at most a stray temp file.
  */
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode);
+/*
+ * The same without the fsyncs: readers still see old or new, never a mix,
+ * but a power cut may lose the update. For state that does not outlive a
+ * reboot anyway (/run), where fsync on a disk-backed directory costs ms.
+ */
+int write_file_replace_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode);
 /* Plain open(O_WRONLY|O_TRUNC)+write, for /proc, /sys and cgroup knobs. No O_CREAT. */
 int write_string_at(int dirfd, const char *path, const char *s);
 /* Write all bytes, retrying on EINTR and short writes. */
