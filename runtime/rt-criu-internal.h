@@ -119,6 +119,16 @@ typedef struct RtFdInfo {
  */
 int rt_criu_fd_keys(const RtFdInfo *f, char **ret_external, char **ret_key);
 
+/*
+ * What kind of file a stdio key of rt_criu_fd_keys() stands for ("a pipe",
+ * "a file", ...), and whether an fd of ours of that mode (is_tty: isatty())
+ * can take its place at restore: CRIU reopens a file and seeks, plugs a pipe
+ * or socket in as it is. NULL/false for an unknown key.
+ */
+const char *rt_criu_key_kind(const char *key);
+bool rt_criu_key_accepts(const char *key, mode_t mode, bool is_tty);
+const char *rt_criu_mode_kind(mode_t mode, bool is_tty);
+
 /* ---------------------------------------------------------------- metadata */
 
 typedef struct RtCriuMeta {

@@ -398,6 +398,35 @@ int rt_criu_fd_keys(const RtFdInfo *f, char **ret_external, char **ret_key) {
         return 0;
 }
 
+const char *rt_criu_key_kind(const char *key) {
+        if (startswith(key, "pipe:["))
+                return "a pipe";
+        if (startswith(key, "socket:["))
+                return "a socket";
+        if (startswith(key, "tty["))
+                return "a terminal";
+        if (startswith(key, "file["))
+                return "a file";
+        return NULL;
+}
+
+const char *rt_criu_mode_kind(mode_t mode, bool is_tty) {
+        if (S_ISFIFO(mode))
+                return "a pipe";
+        if (S_ISSOCK(mode))
+                return "a socket";
+        if (is_tty)
+                return "a terminal";
+        if (S_ISREG(mode) || S_ISCHR(mode) || S_ISBLK(mode))
+                return "a file";
+        return "something else";
+}
+
+bool rt_criu_key_accepts(const char *key, mode_t mode, bool is_tty) {
+        const char *want = rt_criu_key_kind(key);
+        return want && streq(want, rt_criu_mode_kind(mode, is_tty));
+}
+
 /* ---------------------------------------------------------------- metadata */
 
 int rt_criu_meta_format(const RtCriuMeta *m, char **ret) {

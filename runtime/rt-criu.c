@@ -706,16 +706,28 @@ static int plan_restore(Restore *rs, RtCriuInherit *inh, size_t *n_inh) {
                         return log_error_errno(ENOMEM, "Out of memory");
         }
         for (int fd = 0; fd < 3; fd++) {
+                static const char *const names[] = { "stdin", "stdout", "stderr" };
                 int ours = rs->o->stdio ? rs->o->stdio[fd] : fd;
-                if (!rs->meta.stdio[fd])
+                const char *key = rs->meta.stdio[fd];
+                struct stat st;
+
+                if (!key)
                         continue;
-                if (ours < 0 || fcntl(ours, F_GETFD) < 0)
+                if (ours < 0 || fstat(ours, &st) < 0)
                         return log_error_errno(
                                         SYNTHETIC_ERRNO(EBADF),
-                                        "the checkpointed container's fd %d came from outside, but ours "
-                                        "is closed",
-                                        fd);
-                inh[(*n_inh)++] = (RtCriuInherit){ .fd = ours, .key = rs->meta.stdio[fd] };
+                                        "the checkpointed container's %s came from outside, but ours is "
+                                        "closed",
+                                        names[fd]);
+                /* CRIU plugs ours in where its file was: it must be the same kind of file. */
+                if (!rt_criu_key_accepts(key, st.st_mode, isatty(ours)))
+                        return log_error_errno(
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "the checkpointed container's %s was %s (%s), ours is %s: give "
+                                        "restore the same kind of %s",
+                                        names[fd], rt_criu_key_kind(key) ?: "unknown", key,
+                                        rt_criu_mode_kind(st.st_mode, isatty(ours)), names[fd]);
+                inh[(*n_inh)++] = (RtCriuInherit){ .fd = ours, .key = key };
         }
         if (net && net->path) {
                 rs->ns_fds[0] = open(net->path, O_RDONLY | O_CLOEXEC);
@@ -732,36 +744,44 @@ static int plan_restore(Restore *rs, RtCriuInherit *inh, size_t *n_inh) {
         return 0;
 }
 
-/* A new network namespace is restored empty: bring its loopback up, as a new one would be used. */
+/*
+ * A new network namespace is restored empty: bring its loopback up, as in a
+ * namespace made at create time. A child does it, so that we never leave our
+ * own network namespace (we may be a thread of the shim).
+ */
 static int loopback_up(pid_t pid) {
-        _cleanup_close_ int self = -EBADF, target = -EBADF, sock = -EBADF;
-        struct ifreq ifr = { .ifr_name = "lo" };
+        _cleanup_close_ int target = -EBADF;
         char path[64];
-        int r = 0;
+        pid_t child;
+        int st;
 
         snprintf(path, sizeof path, "/proc/%d/ns/net", (int) pid);
-        self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
         target = open(path, O_RDONLY | O_CLOEXEC);
-        if (self < 0 || target < 0)
+        if (target < 0)
                 return log_error_errno(errno, "Failed to open network namespace of %d: %m", (int) pid);
-        if (setns(target, CLONE_NEWNET) < 0)
-                return log_error_errno(errno, "Failed to enter network namespace of %d: %m", (int) pid);
-        sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
-                r = -errno;
-        else if (!(ifr.ifr_flags & IFF_UP)) {
+        child = fork();
+        if (child < 0)
+                return log_error_errno(errno, "Failed to fork: %m");
+        if (child == 0) {
+                struct ifreq ifr = { .ifr_name = "lo" };
+                int sock;
+
+                if (setns(target, CLONE_NEWNET) < 0)
+                        _exit(1);
+                sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+                        _exit(2);
                 ifr.ifr_flags |= IFF_UP;
-                if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
-                        r = -errno;
+                _exit(ioctl(sock, SIOCSIFFLAGS, &ifr) < 0 ? 3 : 0);
         }
-        sock = safe_close(sock);
-        if (setns(self, CLONE_NEWNET) < 0) {
-                /* We would go on in the container's network: stop here. */
-                log_error_errno(errno, "Failed to return to our network namespace: %m");
-                abort();
-        }
-        if (r < 0)
-                return log_error_errno(r, "Failed to bring up loopback of the restored container: %m");
+        st = wait_for_pid(child);
+        if (st != 0)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EIO),
+                                "Failed to bring up loopback of the restored container (%s)",
+                                st == 1                   ? "setns"
+                                                : st == 2 ? "no lo"
+                                                          : "SIOCSIFFLAGS");
         return 0;
 }
 

@@ -48,6 +48,15 @@ rtd() {
         "$AULA_RUNTIME" --root "$RT_ROOT" "$@" </dev/null >>"$o.out" 2>>"$o.err"
 }
 
+# rtf ARGS: the runtime as rtd (the container's stdio on files), printing its own stderr, for `run`.
+rtf() {
+        local st=0
+        "$AULA_RUNTIME" --root "$RT_ROOT" "$@" </dev/null >>"$BATS_TEST_TMPDIR/ctr.out" \
+                2>"$BATS_TEST_TMPDIR/rt.err" || st=$?
+        cat "$BATS_TEST_TMPDIR/rt.err"
+        return "$st"
+}
+
 # last FILE: the last number in FILE (0 when none).
 last() {
         local l c=0
@@ -242,7 +251,7 @@ cgroup_of() {
 
         cp -a "$img" "$bad"
         : >"$bad/pstree.img"
-        run rt restore -d --image-path "$bad" -b "$b" e2
+        run rtf restore -d --image-path "$bad" -b "$b" e2
         [ "$status" -eq 1 ]
         [ "${#lines[@]}" -eq 1 ]
         [[ "$output" == "aula-runtime: Failed to restore container e2: "*" (log: $bad/restore.log)" ]]
@@ -252,7 +261,7 @@ cgroup_of() {
 
         # config.json's bind source is gone: CRIU cannot bind it back
         bundle "$b" "$COUNTER" "$bind" --arg d "$BATS_TEST_TMPDIR/nowhere"
-        run rt restore -d --image-path "$img" -b "$b" e3
+        run rtf restore -d --image-path "$img" -b "$b" e3
         [ "$status" -eq 1 ]
         [ "${#lines[@]}" -eq 1 ]
         [[ "$output" == "aula-runtime: Failed to restore container e3: "* ]]

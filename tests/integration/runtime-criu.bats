@@ -199,6 +199,12 @@ assert_nothing_left() {
         [ "$status" -eq 1 ]
         [[ "$output" == *"the checkpoint has a bind mount at /data, but config.json does not say where it comes from"* ]]
         assert_nothing_left r2
+        # stdout was a file at checkpoint time; `run` gives restore a pipe
+        jq '.stdio[1] = "file[18:4]"' "$FAKE_IMG/aula-criu.json" >"$img/aula-criu.json"
+        run env AULA_CRIU="$FAKE_CRIU" "$AULA_RUNTIME" --root "$RT_ROOT" restore -d --image-path "$img" -b "$b" r2
+        [ "$status" -eq 1 ]
+        [ "$output" = "aula-runtime: the checkpointed container's stdout was a file (file[18:4]), ours is a pipe: give restore the same kind of stdout" ]
+        assert_nothing_left r2
 }
 
 @test "a failing CRIU during restore leaves nothing behind" {

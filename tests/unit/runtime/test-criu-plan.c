@@ -251,6 +251,22 @@ TEST(fd_keys) {
         key = mfree(key);
 }
 
+TEST(key_accepts) {
+        ASSERT_TRUE(rt_criu_key_accepts("pipe:[12]", S_IFIFO | 0600, false));
+        ASSERT_FALSE(rt_criu_key_accepts("pipe:[12]", S_IFREG | 0600, false));
+        ASSERT_TRUE(rt_criu_key_accepts("file[18:4]", S_IFREG | 0600, false));
+        ASSERT_TRUE(rt_criu_key_accepts("file[18:4]", S_IFCHR | 0666, false)); /* /dev/null */
+        ASSERT_FALSE(rt_criu_key_accepts("file[18:4]", S_IFIFO | 0600, false));
+        ASSERT_FALSE(rt_criu_key_accepts("file[18:4]", S_IFCHR | 0620, true));
+        ASSERT_TRUE(rt_criu_key_accepts("tty[8803:19]", S_IFCHR | 0620, true));
+        ASSERT_FALSE(rt_criu_key_accepts("tty[8803:19]", S_IFCHR | 0666, false));
+        ASSERT_TRUE(rt_criu_key_accepts("socket:[77]", S_IFSOCK | 0777, false));
+        ASSERT_FALSE(rt_criu_key_accepts("nonsense", S_IFREG | 0600, false));
+        ASSERT_STREQ(rt_criu_key_kind("pipe:[1]"), "a pipe");
+        ASSERT_NULL(rt_criu_key_kind("x"));
+        ASSERT_STREQ(rt_criu_mode_kind(S_IFDIR | 0755, false), "something else");
+}
+
 static void meta_sample(RtCriuMeta *m) {
         *m = (RtCriuMeta){ .terminal = true, .external_netns = true };
         m->id = strdup("c1");
