@@ -237,6 +237,8 @@ const char *signal_to_string(int sig);
 /* Send/receive one fd with SCM_RIGHTS, with a small payload (may be NULL/0). */
 int send_fd(int sock, int fd, const void *data, size_t len);
 int recv_fd(int sock, void *data, size_t len, int *ret_fd);
+/* The same, but a message without an fd is fine: *ret_fd is then -EBADF. Returns the bytes read (0 at EOF). */
+int recv_with_fd(int sock, void *data, size_t len, int *ret_fd);
 /* Wait for pid, retrying on EINTR. Returns the exit status (128+signal if killed). */
 int wait_for_pid(pid_t pid);
 /* Convert a waitpid status into a shell-style exit code. */

@@ -347,6 +347,17 @@ static int plan_namespaces(RtInit *init) {
                         init->unshare_flags &= ~(unsigned long) CLONE_NEWCGROUP;
                 }
         }
+        /*
+         * A time namespace's offsets can only be written before any process is in it, so the
+         * init unshares it and the offsets are set; but only children enter it (execve moves a
+         * process in on newer kernels, not on 6.1). So the init forks once more, and the pid
+         * namespace, if new, must be made by the same unshare for that child to be its PID 1.
+         */
+        if (created & CLONE_NEWTIME) {
+                init->unshare_flags |= created & CLONE_NEWPID;
+                init->clone_flags &= ~(unsigned long) CLONE_NEWPID;
+                init->double_fork = true;
+        }
         return 0;
 }
 

@@ -28,9 +28,10 @@ json_str() {
 # make_bundle DIR [-w] [-r ROOTFS] [ARG...]: a busybox bundle for the process ARG...
 # (default /bin/true). The busybox rootfs and runc-style config are made once per
 # test file; bundles share that rootfs read-only, -w gives a private writable copy,
-# -r uses the given rootfs.
+# -r uses the given rootfs. $AULA_TEST_BASE_BUNDLE names a prebuilt base (tests/vmhost:
+# building one spawns ~800 processes, minutes in the emulated VM).
 make_bundle() {
-        local dir=$1 rootfs="" ro=true base=$BATS_FILE_TMPDIR/.base-bundle
+        local dir=$1 rootfs="" ro=true base=${AULA_TEST_BASE_BUNDLE:-$BATS_FILE_TMPDIR/.base-bundle}
         shift
         while [ $# -gt 0 ]; do
                 case $1 in
@@ -59,6 +60,14 @@ make_bundle() {
                 --arg cg "$CG_PREFIX/$(basename "$dir")" \
                 '.process.args = $args | .root.path = $root | .root.readonly = $ro | .linux.cgroupsPath = $cg' \
                 "$base/config.json" >"$dir/config.json"
+}
+
+# Let a user namespace's root (an unprivileged host uid) reach the bundle and its rootfs.
+make_traversable() {
+        local d
+        for d in "$1" "$(jq -r .root.path "$1/config.json")"; do
+                while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+        done
 }
 
 # Edit the bundle's config.json with a jq filter: edit_config DIR FILTER [JQ-ARGS...]
