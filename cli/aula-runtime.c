@@ -19,6 +19,7 @@ typedef struct Globals {
         bool systemd_cgroup;
         bool version;
         bool help;
+        const char *criu;
 } Globals;
 
 static Globals arg_globals;
@@ -561,6 +562,7 @@ static void main_help(void) {
                "      --log-format FMT    text or json (JSON lines with level, msg, time)\n"
                "      --debug             log debug messages\n"
                "      --systemd-cgroup    use systemd for cgroups (refused: no systemd here)\n"
+               "      --criu PATH         the criu binary for checkpoint/restore (default: criu on PATH)\n"
                "  -v, --version           print the version\n"
                "  -h, --help              show this help\n\n"
                "\"aula-runtime COMMAND --help\" shows the options of a command.\n");
@@ -582,7 +584,7 @@ int main(int argc, char **argv) {
                 { "version", 'v', CLI_BOOL, &g->version, NULL, NULL },
                 { "help", 'h', CLI_BOOL, &g->help, NULL, NULL },
                 { "rootless", 0, CLI_STRING, NULL, "auto|true|false", NULL },
-                { "criu", 0, CLI_STRING, NULL, "PATH", NULL },
+                { "criu", 0, CLI_STRING, &g->criu, "PATH", NULL },
         };
         _cleanup_free_ char **pos = NULL;
         _cleanup_free_ char *root_buf = NULL;
@@ -635,6 +637,9 @@ int main(int argc, char **argv) {
         } else
                 ctx.state_root = "/run/aula-runtime";
         ctx.systemd_cgroup = g->systemd_cgroup;
+        /* libruntime finds CRIU through $AULA_CRIU (default: criu on PATH). */
+        if (g->criu && setenv("AULA_CRIU", g->criu, 1) < 0)
+                return 1;
 
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(argv[first], verbs[i].name))
