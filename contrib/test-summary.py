@@ -23,9 +23,9 @@ for path in sys.argv[1:]:
     for line in lines:
         t = json.loads(line)
         res = t.get('result', 'ERROR')
-        # meson 1.0 logs no 'suite' key: the name reads "project:suite+suite / test".
-        m = re.match(r'[^:/ ]+:(\S+) / ', t.get('name', ''))
-        suite = '+'.join(s.split(':')[-1] for s in t.get('suite', [])) or (m.group(1) if m else '-')
+        # meson names tests "project:suite1+suite2 / name"; check.sh's own records carry 'suite'.
+        full = t.get('name', '?')
+        suite = '+'.join(t.get('suite', [])) or (full.split(' / ')[0].split(':', 1)[-1] if ' / ' in full else '-')
         key = f"{build}: {suite}"
         r = rows.setdefault(key, [0, 0, 0])
         if res in ('OK', 'EXPECTEDFAIL'):
