@@ -49,6 +49,17 @@ require_cgroup() {
         done
 }
 
+# The new mount API (open_tree, move_mount, mount_setattr; Linux 5.12), which idmapped mounts need
+# and tests/tools/nosys takes away: open_tree(AT_FDCWD, "/", 0) must not fail with ENOSYS.
+require_mount_api() {
+        if ! python3 -c 'import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.syscall(428, -100, b"/", 0)
+sys.exit(1 if fd < 0 and ctypes.get_errno() == 38 else 0)' 2>/dev/null; then
+                need "no open_tree/mount_setattr here (Linux < 5.12, or tests/tools/nosys)"
+        fi
+}
+
 # require_ids ID...: each id must be mapped (as uid and gid) in this user namespace.
 require_ids() {
         local id

@@ -309,6 +309,8 @@ crun_b() {
 }
 
 @test "idmapped bind mounts: explicit mappings, the container's own, and errors" {
+        require_init_userns "mount -o loop"
+        require_mount_api
         # The source lives on a small ext4 (idmap support since 5.12), wherever /tmp is
         # (overlayfs in tests/vmhost, which cannot be idmapped on 6.1).
         truncate -s 16M "$BATS_TEST_TMPDIR/ext4.img"
