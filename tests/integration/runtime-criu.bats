@@ -195,7 +195,8 @@ assert_nothing_left() {
         jq '.mounts = [{"mountpoint": "/data", "kind": "bind", "source": null}]' "$FAKE_IMG/aula-criu.json" \
                 >"$img/aula-criu.json"
         require_criu_build
-        require_cgroup # restore creates the container's cgroup before it asks CRIU
+        # restore sets up the container's cgroup, device rules included, before it asks CRIU
+        require_init_userns "restore's cgroup device rules"
         run env AULA_CRIU="$FAKE_CRIU" "$AULA_RUNTIME" --root "$RT_ROOT" restore -d --image-path "$img" -b "$b" r2
         [ "$status" -eq 1 ]
         [[ "$output" == *"the checkpoint has a bind mount at /data, but config.json does not say where it comes from"* ]]
@@ -210,7 +211,7 @@ assert_nothing_left() {
 
 @test "a failing CRIU during restore leaves nothing behind" {
         require_criu_build
-        require_cgroup
+        require_init_userns "restore's cgroup device rules"
         run env AULA_CRIU="$FAKE_CRIU" "$AULA_RUNTIME" --root "$RT_ROOT" restore -d --image-path "$FAKE_IMG" \
                 -b "$B" r3
         [ "$status" -eq 1 ]
