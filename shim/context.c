@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
+#include <dirent.h>
 #include <libgen.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cgroups.h"
 #include "shim-lib.h"
 
 static const char *const isolation_names[_SHIM_ISOLATION_MAX] = {
@@ -193,6 +197,79 @@ char *shim_cgroup_path(const ShimContext *c, const char *name) {
         char *p = NULL;
         (void) xasprintf(&p, "%s/%s", c->cg_prefix, name);
         return p;
+}
+
+/*
+ * Roots of the cgroup hierarchies: the cgroup2 mount itself on unified hosts;
+ * each cgroup (v1 or v2) mount below it on v1 and hybrid ones. Only mounts count,
+ * so nothing is ever created inside somebody else's cgroup.
+ */
+static int cgroup_roots(char ***ret) {
+        const char *root = getenv("AULA_CGROUP_ROOT");
+        _cleanup_strv_free_ char **l = NULL;
+        struct statfs fs;
+        DIR *d;
+
+        root = isempty(root) ? "/sys/fs/cgroup" : root;
+        if (statfs(root, &fs) < 0)
+                return -errno;
+        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+                if (strv_extend(&l, root) < 0)
+                        return -ENOMEM;
+                *ret = TAKE_PTR(l);
+                return 0;
+        }
+        d = opendir(root);
+        if (!d)
+                return -errno;
+        for (struct dirent *de; (de = readdir(d));) {
+                _cleanup_free_ char *p = NULL;
+                if (de->d_name[0] == '.' || de->d_type != DT_DIR || !(p = path_join(root, de->d_name)))
+                        continue;
+                if (statfs(p, &fs) >= 0 &&
+                    (fs.f_type == CGROUP_SUPER_MAGIC || fs.f_type == CGROUP2_SUPER_MAGIC) &&
+                    strv_push(&l, p) >= 0)
+                        p = NULL;
+        }
+        closedir(d);
+        if (!l && !(l = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int shim_cgroup_mkdir(const ShimContext *c, const char *name) {
+        _cleanup_free_ char *path = shim_cgroup_path(c, name);
+        _cleanup_(cg_manager_freep) CgManager *m = NULL;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        /* Through libaula-cgroups: a v1 cpuset directory, for one, needs its cpus and mems set up. */
+        r = cg_manager_new(path, &m);
+        if (r >= 0)
+                r = cg_manager_create(m);
+        return r;
+}
+
+int shim_cgroup_rmdir(const ShimContext *c, const char *name) {
+        _cleanup_free_ char *rel = shim_cgroup_path(c, name);
+        _cleanup_strv_free_ char **roots = NULL;
+        int r, ret = 0;
+
+        if (!rel)
+                return -ENOMEM;
+        r = cgroup_roots(&roots);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(root, roots) {
+                _cleanup_free_ char *p = path_join(*root, rel);
+                if (!p)
+                        return -ENOMEM;
+                if (rmdir(p) < 0 && errno != ENOENT && ret == 0)
+                        ret = -errno;
+        }
+        return ret;
 }
 
 /* ---------------------------------------------------------------- locking */

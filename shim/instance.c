@@ -112,7 +112,7 @@ int shim_instance_create(ShimContext *c, const char *name, const ShimCreateOptio
         ShimDef d = {};
         int r;
 
-        if (strchr(name ?: "", '/'))
+        if (shim_name_is_valid(name) && strchr(name, '/'))
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EINVAL),
                                 "'%s': students are added with 'aula lab create' (or --lab)", name);
@@ -312,7 +312,7 @@ int shim_instance_remove(ShimContext *c, const char *name, bool force, uint64_t 
         ShimDef d = {};
         int r;
 
-        if (strchr(name ?: "", '/'))
+        if (shim_name_is_valid(name) && strchr(name, '/'))
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EINVAL), "'%s' is a student: use 'aula lab rm' for labs",
                                 name);

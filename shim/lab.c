@@ -393,6 +393,19 @@ static void refresh_hosts(ShimContext *c, const char *lab, char **students) {
 }
 
 /*
+ * Tests of interrupted lab creations: AULA_FAULT_INJECT=kill-after-starts=N makes
+ * this process SIGKILL itself once N shims are spawned, exactly as a teacher's
+ * `kill -9` (or a crash) would, at a point a test can rely on.
+ */
+static void fault_point(size_t started) {
+        const char *f = getenv("AULA_FAULT_INJECT"), *v;
+        unsigned n;
+
+        if (f && (v = startswith(f, "kill-after-starts=")) && safe_atou(v, &n) >= 0 && started >= n)
+                (void) raise(SIGKILL);
+}
+
+/*
  * Start the named instances with many in flight: the expensive part on our
  * side (mounting the root, writing the bundle) runs here one after another
  * while the shims, each its own process, create their containers in parallel.
@@ -411,6 +424,13 @@ static int start_many(
         b.jobs = calloc(b.n ?: 1, sizeof *b.jobs);
         if (!b.jobs)
                 return log_error_errno(ENOMEM, "Out of memory");
+        /*
+         * The lab's cgroup directory belongs to the lab, not to its first student: made here and
+         * removed by stop_many() (both under the lab's lock), so a student's cleanup never removes
+         * it under another student being created.
+         */
+        if (shim_cgroup_mkdir(c, lab) < 0)
+                log_debug("cannot create the cgroup directory of lab %s", lab);
         progress(fn, ud, SHIM_PROGRESS_BEGIN, "start", NULL, 0, 0, (unsigned) b.n);
         deadline = now_usec(CLOCK_MONOTONIC) + SHIM_START_TIMEOUT_USEC;
         while (b.done < b.n) {
@@ -449,6 +469,7 @@ static int start_many(
                         }
                         j->active = true;
                         b.active++;
+                        fault_point(next);
                         batch_service(&b, 0);
                 }
                 batch_service(&b, next < b.n ? 0 : 1000);
@@ -517,6 +538,9 @@ static int stop_many(
                         result_fail(&res[i], r, "did not stop: %s", strerror(-r));
                 progress(fn, ud, SHIM_PROGRESS_STEP, "stop", students[i], res[i].error, ++done, (unsigned) n);
         }
+        /* The lab's own cgroup directory was made by whichever student came first. */
+        if (n == strv_length(students) && count_failed(res, n) == 0)
+                (void) shim_cgroup_rmdir(c, lab);
         progress(fn, ud, SHIM_PROGRESS_END, "stop", NULL, 0, done, (unsigned) n);
         return count_failed(res, n) > 0 ? -EIO : 0;
 }

@@ -49,6 +49,9 @@ char *shim_data_dir(const ShimContext *c, const char *name);
 char *shim_run_path(const ShimContext *c, const char *name);
 char *shim_lab_file(const ShimContext *c, const char *lab);
 char *shim_cgroup_path(const ShimContext *c, const char *name);
+/* Create or remove (when empty) the cgroup directory of name (a lab) in every hierarchy. */
+int shim_cgroup_mkdir(const ShimContext *c, const char *name);
+int shim_cgroup_rmdir(const ShimContext *c, const char *name);
 /* Split "LAB/STUDENT"; both NULL for a plain name. -EINVAL if malformed. */
 int shim_name_split(const char *name, char **ret_lab, char **ret_student);
 

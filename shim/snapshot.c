@@ -350,6 +350,15 @@ int shim_instance_reset(ShimContext *c, const char *name, const char *snap, uint
                 return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "no such instance: %s", name);
         if (r < 0)
                 return r;
+        if (snap) {
+                /* Refuse before stopping anything. */
+                _cleanup_free_ char *data = shim_data_dir(c, name), *src = NULL;
+                if (!data || xasprintf(&src, "%s/snapshots/%s/upper", data, snap) < 0)
+                        return log_error_errno(ENOMEM, "Out of memory");
+                if (access(src, F_OK) < 0)
+                        return log_error_errno(
+                                        SYNTHETIC_ERRNO(ENOENT), "%s has no snapshot named %s", name, snap);
+        }
         running = shim_live(c, name) == SHIM_LIVE_RUNNING;
         r = shim_instance_stop_locked(c, name, timeout_usec, NULL);
         if (r < 0)
