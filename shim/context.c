@@ -145,6 +145,8 @@ ShimContext *shim_context_free(ShimContext *c) {
         if (!c)
                 return NULL;
         img_store_free(c->store);
+        free(c->template_key);
+        free(c->template);
         free(c->root);
         free(c->run);
         free(c->shim_path);

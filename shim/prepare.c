@@ -73,26 +73,42 @@ static int add_annotation(OciConfig *cfg, const char *key, const char *value) {
         return a->key && a->value ? 0 : -ENOMEM;
 }
 
-/* Adjust the generated config.json; *ret_stop_signal gets the image's StopSignal (or NULL). */
-static int patch_config(ShimContext *c, const ShimDef *d, const char *run_dir, char **ret_stop_signal) {
-        _cleanup_free_ char *path = path_join(run_dir, "config.json"), *text = NULL, *err = NULL,
-                            *out = NULL, *cg = shim_cgroup_path(c, d->name), *hosts = NULL, *resolv = NULL;
+/*
+ * The instance's config.json: the image's config as libaula-images generates
+ * it (text), adjusted: root, hostname, cgroup, writable root, capabilities, the
+ * lab's network files, an annotation naming the instance. *ret_stop_signal gets
+ * the image's StopSignal (or NULL).
+ */
+static int write_config(
+                ShimContext *c,
+                const ShimDef *d,
+                const char *generated,
+                const char *run_dir,
+                const char *rootfs,
+                char **ret_stop_signal) {
+        _cleanup_free_ char *path = path_join(run_dir, "config.json"), *err = NULL, *out = NULL,
+                            *cg = shim_cgroup_path(c, d->name), *hosts = NULL, *resolv = NULL;
         _cleanup_(oci_config_freep) OciConfig *cfg = NULL;
         const char *stop;
         uint64_t caps = 0;
-        size_t len;
         int r;
 
         if (!path || !cg)
                 return -ENOMEM;
-        r = read_full_file_at(AT_FDCWD, path, OCI_CONFIG_MAX_BYTES, &text, &len);
+        r = oci_config_parse(generated, strlen(generated), &cfg, &err);
         if (r < 0)
-                return log_error_errno(r, "Cannot read '%s': %m", path);
-        r = oci_config_parse(text, len, &cfg, &err);
-        if (r < 0)
-                return log_error_errno(r, "The generated %s is invalid: %s", path, err ?: strerror(-r));
+                return log_error_errno(
+                                r, "The generated config of %s is invalid: %s", d->name, err ?: strerror(-r));
         if (!cfg->linux_cfg || !cfg->process)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "The generated %s has no linux/process", path);
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL), "The generated config of %s has no linux/process",
+                                d->name);
+        free(cfg->root_path);
+        cfg->root_path = strdup(rootfs);
+        free(cfg->hostname);
+        cfg->hostname = strdup(d->student ?: d->name);
+        if (!cfg->root_path || !cfg->hostname)
+                return -ENOMEM;
         free(cfg->linux_cfg->cgroups_path);
         cfg->linux_cfg->cgroups_path = TAKE_PTR(cg);
         cfg->root_readonly = false;
@@ -125,6 +141,79 @@ static int patch_config(ShimContext *c, const ShimDef *d, const char *run_dir, c
         r = write_file_atomic_at(AT_FDCWD, path, out, strlen(out), 0600);
         if (r < 0)
                 return log_error_errno(r, "Cannot write '%s': %m", path);
+        return 0;
+}
+
+static int bundle_options(const ShimDef *d, ImgBundleOptions *o) {
+        *o = (ImgBundleOptions){
+                .args = d->cmd,
+                .env = d->env,
+                .hostname = d->student ?: d->name,
+                .terminal = true,
+                .memory_limit = (int64_t) d->limits.memory,
+                .pids_limit = (int64_t) d->limits.pids,
+                .cpu_quota = d->limits.cpus_milli * 100, /* per 100 ms period */
+        };
+        return 0;
+}
+
+/* What makes two instances' generated configs equal: image and the options given to the generator. */
+static char *template_key(const ShimDef *d) {
+        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
+        char *text = NULL;
+        size_t len;
+
+        if (json_writer_new(false, &w) < 0)
+                return NULL;
+        jw_array_open(w);
+        jw_string(w, d->image_digest);
+        jw_strv(w, d->cmd);
+        jw_strv(w, d->env);
+        jw_uint(w, d->limits.cpus_milli);
+        jw_uint(w, d->limits.memory);
+        jw_uint(w, d->limits.pids);
+        jw_array_close(w);
+        return json_writer_finish(w, &text, &len) < 0 ? NULL : text;
+}
+
+/*
+ * Generating a config from the image (its config blob, the user looked up in
+ * the image's /etc/passwd) is the same for every student of a lab: do it once
+ * per image and options, then only adjust per instance.
+ */
+static int generated_config(
+                ShimContext *c,
+                ImgStore *store,
+                const ShimDef *d,
+                const char *rootfs,
+                const char *run_dir,
+                const char **ret) {
+        _cleanup_free_ char *key = template_key(d), *msg = NULL, *path = NULL, *text = NULL;
+        ImgBundleOptions bo;
+        size_t len;
+        int r;
+
+        if (!key)
+                return log_error_errno(ENOMEM, "Out of memory");
+        if (c->template_key && streq(c->template_key, key)) {
+                *ret = c->template;
+                return 0;
+        }
+        bundle_options(d, &bo);
+        r = img_bundle_generate(store, d->image_digest, rootfs, &bo, run_dir, &msg);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot generate the bundle: %s", d->name, msg ?: strerror(-r));
+        path = path_join(run_dir, "config.json");
+        if (!path)
+                return log_error_errno(ENOMEM, "Out of memory");
+        r = read_full_file_at(AT_FDCWD, path, OCI_CONFIG_MAX_BYTES, &text, &len);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read '%s': %m", path);
+        free(c->template_key);
+        free(c->template);
+        c->template_key = TAKE_PTR(key);
+        c->template = TAKE_PTR(text);
+        *ret = c->template;
         return 0;
 }
 
@@ -235,19 +324,6 @@ static int spawn_shim(ShimContext *c, const char *run_dir, int *ret_fd, pid_t *r
         return 0;
 }
 
-static int bundle_options(const ShimDef *d, ImgBundleOptions *o) {
-        *o = (ImgBundleOptions){
-                .args = d->cmd,
-                .env = d->env,
-                .hostname = d->student ?: d->name,
-                .terminal = true,
-                .memory_limit = (int64_t) d->limits.memory,
-                .pids_limit = (int64_t) d->limits.pids,
-                .cpu_quota = d->limits.cpus_milli * 100, /* per 100 ms period */
-        };
-        return 0;
-}
-
 static int touch(const char *dir, const char *name) {
         _cleanup_free_ char *p = path_join(dir, name);
         _cleanup_close_ int fd = -EBADF;
@@ -259,9 +335,10 @@ static int touch(const char *dir, const char *name) {
 }
 
 int shim_start_begin(ShimContext *c, ShimStart *st) {
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC), t1, t2, t3;
         _cleanup_free_ char *run_dir = shim_run_path(c, st->name), *data = shim_data_dir(c, st->name),
                             *root = NULL, *rootfs = NULL, *msg = NULL, *stop = NULL, *exitf = NULL;
-        ImgBundleOptions bo;
+        const char *generated = NULL;
         ImgStore *store;
         int r;
 
@@ -285,19 +362,19 @@ int shim_start_begin(ShimContext *c, ShimStart *st) {
                 r = link_layer_dir(data, root, "work", 0700);
         if (r < 0)
                 goto fail_dir;
+        t1 = now_usec(CLOCK_MONOTONIC);
         r = img_instance_root_create(store, st->def.image_digest, root, IMG_MOUNT_AUTO, &rootfs, &msg);
+        t2 = now_usec(CLOCK_MONOTONIC);
         if (r < 0) {
                 log_error_errno(r, "%s: cannot mount the instance root: %s", st->name, msg ?: strerror(-r));
                 goto fail_dir;
         }
         msg = mfree(msg);
-        bundle_options(&st->def, &bo);
-        r = img_bundle_generate(store, st->def.image_digest, rootfs, &bo, run_dir, &msg);
-        if (r < 0) {
-                log_error_errno(r, "%s: cannot generate the bundle: %s", st->name, msg ?: strerror(-r));
+        r = generated_config(c, store, &st->def, rootfs, run_dir, &generated);
+        if (r < 0)
                 goto fail_root;
-        }
-        r = patch_config(c, &st->def, run_dir, &stop);
+        t3 = now_usec(CLOCK_MONOTONIC);
+        r = write_config(c, &st->def, generated, run_dir, rootfs, &stop);
         if (r < 0)
                 goto fail_root;
         st->network = st->def.lab != NULL;
@@ -311,6 +388,10 @@ int shim_start_begin(ShimContext *c, ShimStart *st) {
         r = spawn_shim(c, run_dir, &st->ready_fd, &st->pid);
         if (r < 0)
                 goto fail_root;
+        st->spawned_usec = now_usec(CLOCK_MONOTONIC);
+        log_debug("%s: prepare %.1f ms (dirs %.1f, root %.1f, bundle %.1f, config+spawn %.1f)", st->name,
+                  (st->spawned_usec - t0) / 1e3, (t1 - t0) / 1e3, (t2 - t1) / 1e3, (t3 - t2) / 1e3,
+                  (st->spawned_usec - t3) / 1e3);
         return 0;
 
 fail_root:
@@ -419,6 +500,8 @@ int shim_start_step(ShimContext *c, ShimStart *st) {
                 return x && YAJL_IS_INTEGER(x) && YAJL_GET_INTEGER(x) > 0 ? -(int) YAJL_GET_INTEGER(x) : -EIO;
         }
         if (streq(event, "running")) {
+                log_debug("%s: running after %.1f ms", st->name,
+                          (now_usec(CLOCK_MONOTONIC) - st->spawned_usec) / 1e3);
                 st->done = true;
                 return 1;
         }
@@ -429,8 +512,12 @@ int shim_start_step(ShimContext *c, ShimStart *st) {
                         st->message = strdup("the shim sent no pid");
                         return -EBADMSG;
                 }
+                log_debug("%s: created after %.1f ms", st->name,
+                          (now_usec(CLOCK_MONOTONIC) - st->spawned_usec) / 1e3);
                 if (st->network) {
+                        uint64_t a = now_usec(CLOCK_MONOTONIC);
                         r = attach_network(c, st, (pid_t) YAJL_GET_INTEGER(x));
+                        log_debug("%s: network %.1f ms", st->name, (now_usec(CLOCK_MONOTONIC) - a) / 1e3);
                         if (r < 0)
                                 return r;
                 }

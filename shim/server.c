@@ -266,6 +266,8 @@ void shim_started(Shim *s) {
         shim_clients_instance_started(s, 0);
         /* Setup code (runtime, config parsing) ran in helpers; give back what the loop no longer needs. */
         (void) malloc_trim(0);
+        if (shim_trim_init() > 0)
+                shim_trim();
 }
 
 void shim_create_failed(Shim *s, int error, const char *msg) {
@@ -527,6 +529,12 @@ int shim_run(Shim *s) {
                                 w->fn(s, w, ev[i].events);
                 }
                 shim_clients_gc(s);
+                s->busy_since_trim = true;
+                /* Idle again (nobody connected, running): drop the pages the work mapped. */
+                if (!s->clients && s->state == SHIM_STATE_RUNNING) {
+                        shim_trim();
+                        s->busy_since_trim = false;
+                }
         }
         return 0;
 }

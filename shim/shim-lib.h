@@ -22,6 +22,8 @@ struct ShimContext {
         char *self_path;
         char *cg_prefix; /* "/aula" or "/aula/r-<hash>" for other data roots */
         ImgStore *store; /* opened on first use */
+        char *template_key; /* the last generated config.json and what it was generated from */
+        char *template;
 };
 
 /* An instance definition (DATA/instances/NAME/instance.json). */
@@ -108,6 +110,7 @@ typedef struct ShimStart {
         bool done;
         int error;
         char *message;
+        uint64_t spawned_usec;
 } ShimStart;
 
 /* Prepare the run directory and spawn the shim; -errno with start->message set. */

@@ -132,6 +132,7 @@ struct Shim {
         bool kill_sent;
         bool quit;
         uint64_t quit_deadline;
+        bool busy_since_trim;
 };
 
 /* ---------------------------------------------------------- event loop (server.c) */
@@ -160,6 +161,10 @@ void shim_console_output(Shim *s, const void *data, size_t len);
 void shim_console_writable(Shim *s);
 /* An exec started (pid > 0, tty master or -EBADF, passed to the client) or failed (error < 0, msg). */
 void shim_exec_started(Shim *s, ShimClient *c, pid_t pid, int master, int error, const char *msg);
+
+/* trim.c: unmap clean text and read-only data of our executable while idle. */
+int shim_trim_init(void);
+void shim_trim(void);
 
 /* Helpers shared by backends (be-util.c). */
 int shim_helper_capture_logs(int *ret_fd);
