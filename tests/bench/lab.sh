@@ -113,9 +113,10 @@ podman_ exec warm true
 podman_ rm -f -t 0 warm >/dev/null
 
 # ------------------------------------------------------------------- rounds
-mem_of() { # PID: "rss pss uss" in KiB
+mem_of() { # PID: "rss pss uss" in KiB (nothing when it is gone)
+        [ -r "/proc/$1/smaps_rollup" ] || return 0
         awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { u += $2 } END { print r, p, u }' \
-                "/proc/$1/smaps_rollup"
+                "/proc/$1/smaps_rollup" 2>/dev/null || true
 }
 mem_avg() { # PIDS...: average "rss pss uss" and the max rss
         local p
