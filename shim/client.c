@@ -136,6 +136,11 @@ typedef struct Term {
         sigset_t oldmask;
 } Term;
 
+/*
+ * raw: a terminal on the other side does echo and line editing. Otherwise (a VM
+ * console relays plain stdio) keep them local, Enter giving a newline, with
+ * signals and flow control off so ^C and the detach keys travel as input.
+ */
 static void term_setup(Term *t, bool raw) {
         sigset_t m;
 
@@ -147,11 +152,16 @@ static void term_setup(Term *t, bool raw) {
         sigaddset(&m, SIGINT);
         (void) sigprocmask(SIG_BLOCK, &m, &t->oldmask);
         t->sigfd = signalfd(-1, &m, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (raw && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &t->saved) >= 0) {
+        if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &t->saved) >= 0) {
                 struct termios r = t->saved;
-                cfmakeraw(&r);
+                if (raw)
+                        cfmakeraw(&r);
+                else {
+                        r.c_lflag &= ~(tcflag_t) ISIG;
+                        r.c_iflag &= ~(tcflag_t) (IXON | IXOFF);
+                }
                 if (tcsetattr(STDIN_FILENO, TCSANOW, &r) >= 0)
-                        t->raw = true;
+                        t->raw = true; /* i.e. changed: restore at the end */
         }
 }
 
@@ -331,10 +341,12 @@ int shim_instance_console(ShimContext *c, const char *name, const char *detach_k
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         _cleanup_free_ char *req = NULL, *msg = NULL, *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
+        _cleanup_(json_freep) JsonVal reply = NULL;
         unsigned rows = 0, cols = 0;
-        bool detached = false, stdin_open = true;
+        bool detached = false, stdin_open = true, tty;
         int code = -ESRCH, r;
         size_t len;
+        JsonVal x;
         Term t;
 
         if (!isatty(STDIN_FILENO))
@@ -362,12 +374,15 @@ int shim_instance_console(ShimContext *c, const char *name, const char *detach_k
         r = shim_connect(c, name, &fd);
         if (r < 0)
                 return not_running(name, r, NULL);
-        r = shim_call(fd, req, NULL, 0, NULL, NULL, &msg);
+        r = shim_call(fd, req, NULL, 0, &reply, NULL, &msg);
         if (r < 0)
                 return not_running(name, r, msg);
+        x = json_get(reply, "tty");
+        tty = !x || !YAJL_IS_FALSE(x);
         if (detach_keys && *detach_keys)
-                fprintf(stderr, "Connected to %s; detach with %s.\r\n", name, detach_keys);
-        term_setup(&t, true);
+                fprintf(stderr, "Connected to %s; detach with %s%s.\r\n", name, detach_keys,
+                        tty ? "" : " and Enter (input goes line by line)");
+        term_setup(&t, tty);
         /* Make the prompt show up: the same size again still tells the shell to redraw (SIGWINCH). */
         for (;;) {
                 struct pollfd p[3] = {
@@ -405,11 +420,11 @@ int shim_instance_console(ShimContext *c, const char *name, const char *detach_k
                                 (void) loop_write(STDOUT_FILENO, buf + 1, (size_t) n - 1);
                         else if (buf[0] == SHIM_FRAME_END) {
                                 _cleanup_(json_freep) JsonVal v = NULL;
-                                JsonVal x;
+                                JsonVal e;
                                 if (json_parse(buf + 1, (size_t) n - 1, &v, NULL) >= 0) {
                                         detached = json_get(v, "detached") != NULL;
-                                        x = json_get(v, "exit_code");
-                                        code = x && YAJL_IS_INTEGER(x) ? (int) YAJL_GET_INTEGER(x) : 0;
+                                        e = json_get(v, "exit_code");
+                                        code = e && YAJL_IS_INTEGER(e) ? (int) YAJL_GET_INTEGER(e) : 0;
                                 }
                                 break;
                         }

@@ -479,9 +479,14 @@ static void op_attach(ShimClient *c, JsonVal req) {
                 return reply_error(c, EINVAL, "invalid detach keys '%s' (e.g. ctrl-p,ctrl-q)", keys);
         if (s->state != SHIM_STATE_RUNNING && s->state != SHIM_STATE_CREATED)
                 return reply_error(c, ESRCH, "the instance is %s", shim_state_to_string(s->state));
-        if (rows > 0 && cols > 0)
-                (void) s->backend->resize(s, (unsigned) rows, (unsigned) cols);
-        reply_end(c, reply_begin(), NULL, 0);
+        JsonWriter *w = reply_begin();
+        /* A console without a terminal (a VM's agent relays plain stdio): the client keeps line mode. */
+        bool tty = s->backend->resize(s, rows ?: 24, cols ?: 80) != -ENOTTY;
+        if (w) {
+                jw_key(w, "tty");
+                jw_bool(w, tty);
+        }
+        reply_end(c, w, NULL, 0);
         c->mode = MODE_ATTACH;
         c->stream = c->follow = true;
         c->pos = shim_log_ring_end(s->ring);
@@ -570,6 +575,10 @@ static void op_exec(ShimClient *c, JsonVal req, int *fds, size_t n_fds) {
                         }
         c->exec_detach = x.detach;
         r = c->shim->backend->exec(c->shim, c, &x);
+        if (r == -EOPNOTSUPP)
+                return reply_error(
+                                c, r, "exec is not available in %s instances (use the console)",
+                                c->shim->backend->name);
         if (r < 0)
                 return reply_error(c, r, "exec failed: %s", strerror(-r));
         c->busy++;

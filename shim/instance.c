@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "netns.h"
+#include "cgroups.h"
 #include "runtime.h"
 #include "shim-lib.h"
 
@@ -523,6 +524,28 @@ static int read_run_json(const char *run_dir, char **ret_id, char **ret_state_ro
         return 0;
 }
 
+/* A VM instance's cgroup (the VMM and nothing else): kill what is left, remove what its shim made. */
+static int reap_vm_cgroup(const char *run_dir) {
+        _cleanup_free_ char *path = path_join(run_dir, "vm-cgroup"), *saved = NULL;
+        _cleanup_(cg_manager_freep) CgManager *m = NULL;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = read_full_file_at(AT_FDCWD, path, 64 * 1024, &saved, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r >= 0)
+                r = cg_manager_load(saved, &m);
+        if (r >= 0) {
+                (void) cg_manager_kill(m, SIGKILL);
+                r = cg_manager_destroy(m, 10 * 1000000ULL);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot remove the cgroup of the VM in %s: %m", run_dir);
+        return 0;
+}
+
 static void note_shim_died(ShimContext *c, const char *name) {
         _cleanup_free_ char *dir = shim_data_dir(c, name), *path = NULL, *fin = now_rfc3339(), *text = NULL;
 
@@ -555,11 +578,18 @@ int shim_reap(ShimContext *c, const char *name, int lock_fd) {
         }
         /* 1. Processes, cgroups and runtime state. */
         if (read_run_json(run_dir, &id, &state_root) >= 0 && id && state_root) {
+                _cleanup_free_ char *state = NULL;
                 RtContext ctx = { .state_root = state_root };
-                r = rt_delete(&ctx, id, true);
-                if (r < 0 && r != -ENOENT && ret == 0)
-                        ret = r;
+                /* No state: the container never got that far (the runtime cleaned up after itself). */
+                if (xasprintf(&state, "%s/%s/state.json", state_root, id) >= 0 && access(state, F_OK) >= 0) {
+                        r = rt_delete(&ctx, id, true);
+                        if (r < 0 && r != -ENOENT && ret == 0)
+                                ret = r;
+                }
         }
+        r = reap_vm_cgroup(run_dir);
+        if (r < 0 && ret == 0)
+                ret = r;
         /* 2. Network: a veth goes with the container's namespace, a lease or a tap does not. */
         if (shim_name_split(name, &lab, &student) >= 0 && lab) {
                 _cleanup_free_ char *err = NULL;

@@ -659,8 +659,6 @@ int shim_lab_create(ShimContext *c, const char *lab, const ShimLabOptions *o, Sh
         r = shim_limits_check(&o->limits);
         if (r < 0)
                 return r;
-        if (o->isolation == SHIM_ISOLATION_VM)
-                return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "VM labs are not supported yet");
         r = shim_store(c, &store);
         if (r < 0)
                 return r;

@@ -48,12 +48,13 @@ static int parse_vm(JsonVal vm, ShimRunConfig *c, char **err) {
         JsonVal disks;
         int r;
 
-        if ((r = req_string(vm, "kernel", "vm", &c->kernel, err)) < 0 ||
+        if ((r = opt_string(vm, "agent", "vm", &c->agent, err)) < 0 ||
+            (r = (c->agent ? opt_string : req_string)(vm, "kernel", "vm", &c->kernel, err)) < 0 ||
             (r = opt_string(vm, "initrd", "vm", &c->initrd, err)) < 0 ||
+            (r = opt_string(vm, "cgroup", "vm", &c->cgroup, err)) < 0 ||
             (r = opt_string(vm, "cmdline", "vm", &c->cmdline, err)) < 0 ||
             (r = req_string(vm, "vsock", "vm", &c->vsock, err)) < 0 ||
             (r = opt_string(vm, "tap", "vm", &c->tap, err)) < 0 ||
-            (r = opt_string(vm, "agent", "vm", &c->agent, err)) < 0 ||
             (r = opt_u64(vm, "memory", "vm", UINT64_MAX, &c->memory, err)) < 0 ||
             (r = opt_u64(vm, "vcpus", "vm", 64, &vcpus, err)) < 0 ||
             (r = opt_strv(vm, "args", "vm", &c->args, err)) < 0 ||

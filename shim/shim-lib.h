@@ -128,6 +128,10 @@ int shim_instance_remove_locked(ShimContext *c, const char *name);
 /* Remove the definition and files of a stopped instance (names lock held). */
 int shim_instance_purge(ShimContext *c, const char *name);
 
+/* prepare-vm.c: run.json of a VM instance (and its disks, its tap); its writable disk. */
+int shim_vm_prepare(ShimContext *c, ShimStart *st, const char *run_dir);
+int shim_vm_scratch(ShimContext *c, const char *name, char **ret);
+
 /* snapshot.c */
 int shim_tree_copy(int src_dirfd, int dst_dirfd);
 int shim_reset_files(ShimContext *c, const char *name, const char *snap);

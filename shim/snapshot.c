@@ -50,24 +50,41 @@ static int copy_xattrs(int src, int dst) {
         return 0;
 }
 
+/* Copy file data, keeping holes (a VM's sparse disk must not become 2 GiB of zeros). */
 static int copy_data(int src, int dst, off_t size) {
+        off_t data = 0, hole;
+
         if (ioctl(dst, FICLONE, src) >= 0)
                 return 0;
-        while (size > 0) {
-                ssize_t n = copy_file_range(src, NULL, dst, NULL, (size_t) MIN(size, (off_t) (1 << 30)), 0);
-                if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP)) {
-                        char buf[65536];
-                        n = read(src, buf, sizeof buf);
-                        if (n > 0 && loop_write(dst, buf, (size_t) n) < 0)
-                                return -errno;
-                }
-                if (n < 0)
+        for (;;) {
+                data = lseek(src, data, SEEK_DATA);
+                if (data < 0) {
+                        if (errno == ENXIO)
+                                break; /* only a hole is left */
                         return -errno;
-                if (n == 0)
-                        break;
-                size -= n;
+                }
+                hole = lseek(src, data, SEEK_HOLE);
+                if (hole < 0)
+                        return -errno;
+                while (data < hole) {
+                        loff_t in = data, out = data;
+                        ssize_t n = copy_file_range(
+                                        src, &in, dst, &out, (size_t) MIN(hole - data, (off_t) (1 << 30)), 0);
+                        if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP)) {
+                                char buf[65536];
+                                n = pread(src, buf, (size_t) MIN(hole - data, (off_t) sizeof buf), data);
+                                if (n > 0 && pwrite(dst, buf, (size_t) n, data) != n)
+                                        return -EIO;
+                        }
+                        if (n < 0)
+                                return -errno;
+                        if (n == 0)
+                                break;
+                        data += n;
+                }
+                data = hole;
         }
-        return 0;
+        return RET_NERRNO(ftruncate(dst, size));
 }
 
 static void set_times(int dirfd, const char *name, const struct stat *st) {
@@ -227,6 +244,26 @@ static int copy_dir(const char *src, const char *dst) {
         return 0;
 }
 
+/* A VM instance's writable disk (DATA/instances/NAME/scratch.img), when it has one. */
+static int copy_file_if_there(const char *src_dir, const char *dst_dir, const char *name) {
+        _cleanup_close_ int s = -EBADF, d = -EBADF, sd = -EBADF, dd = -EBADF;
+        struct stat st;
+
+        sd = open(src_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dd = open(dst_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sd < 0 || dd < 0)
+                return -errno;
+        s = openat(sd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (s < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (fstat(s, &st) < 0)
+                return -errno;
+        d = openat(dd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (d < 0)
+                return -errno;
+        return copy_data(s, d, st.st_size);
+}
+
 static int lock_for(ShimContext *c, const char *name, int *ret_lab, int *ret_inst) {
         _cleanup_free_ char *lab = NULL, *student = NULL;
         int r;
@@ -287,6 +324,8 @@ int shim_instance_snapshot(ShimContext *c, const char *name, const char *snap) {
             cg_manager_new(cg, &m) >= 0 && cg_manager_freeze(m, true) >= 0)
                 frozen = true;
         r = copy_dir(upper, final);
+        if (r >= 0)
+                r = copy_file_if_there(data, tmp, "scratch.img");
         if (frozen)
                 (void) cg_manager_freeze(m, false);
         if (r >= 0 && rename(tmp, dir) < 0)
@@ -295,6 +334,37 @@ int shim_instance_snapshot(ShimContext *c, const char *name, const char *snap) {
                 (void) rm_rf_at(AT_FDCWD, tmp);
                 return log_error_errno(r, "Cannot snapshot %s: %m", name);
         }
+        return 0;
+}
+
+static int reset_scratch(const char *data, const char *snap) {
+        _cleanup_free_ char *path = path_join(data, "scratch.img"), *src = NULL, *tmp = NULL;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        if (snap) {
+                if (xasprintf(&src, "%s/snapshots/%s", data, snap) < 0 ||
+                    xasprintf(&tmp, "%s/.reset", data) < 0)
+                        return -ENOMEM;
+                _cleanup_free_ char *img = path_join(src, "scratch.img");
+                if (!img)
+                        return -ENOMEM;
+                if (access(img, F_OK) >= 0) {
+                        (void) rm_rf_at(AT_FDCWD, tmp);
+                        if (mkdir(tmp, 0700) < 0)
+                                return -errno;
+                        r = copy_file_if_there(src, tmp, "scratch.img");
+                        if (r >= 0) {
+                                _cleanup_free_ char *n = path_join(tmp, "scratch.img");
+                                r = n ? RET_NERRNO(rename(n, path)) : -ENOMEM;
+                        }
+                        (void) rm_rf_at(AT_FDCWD, tmp);
+                        return r;
+                }
+        }
+        if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
         return 0;
 }
 
@@ -330,6 +400,10 @@ int shim_reset_files(ShimContext *c, const char *name, const char *snap) {
         /* upper.new now holds the old files; overlayfs' work directory must start empty. */
         (void) rm_rf_at(AT_FDCWD, fresh);
         (void) rm_rf_at(AT_FDCWD, work);
+        /* A VM's disk: back to a fresh one (made at the next start), or to the snapshot's. */
+        r = reset_scratch(data, snap);
+        if (r < 0)
+                return log_error_errno(r, "Cannot reset the disk of %s: %m", name);
         return 0;
 }
 

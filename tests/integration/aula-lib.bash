@@ -103,7 +103,7 @@ aula_setup() {
 
 # Everything this file made goes: labs, instances, mounts, cgroups, links.
 aula_teardown_file() {
-        local l i d m
+        local l i d m cg
         [ -n "${AULA_TEST_ROOT:-}" ] && [ -d "$AULA_TEST_ROOT" ] || return 0
         for l in $(aula lab ls --format json 2>/dev/null | jq -r '.[].name'); do
                 aula lab rm "$l" >/dev/null 2>&1 || true
@@ -116,6 +116,11 @@ aula_teardown_file() {
                 for m in $(awk -v p="$d/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
                         umount -l "$m" 2>/dev/null || true
                 done
+        done
+        # The cgroup directory of this data root (/aula/r-<hash>), empty by now.
+        cg=$(aula_cgroup_prefix)
+        for d in /sys/fs/cgroup/*"$cg" /sys/fs/cgroup"$cg"; do
+                [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
         done
         rm -rf "$AULA_TEST_ROOT" "$AULA_TEST_TMP"
         [ -n "${AULA_TEST_NETNS:-}" ] && ip netns del "$AULA_TEST_NETNS" 2>/dev/null
