@@ -249,6 +249,52 @@ int cg_manager_enter(CgManager *m, pid_t pid) {
         return 0;
 }
 
+/*
+ * Moving a whole process (cgroup.procs, or any pid but our own) takes the
+ * kernel's global cgroup_threadgroup_rwsem for writing, whose first use in a
+ * burst waits for an RCU grace period: about 7 ms on our 2-CPU VMs, most of a
+ * container start. A single-threaded process writing "0" to a v1 "tasks"
+ * file moves its only thread without that lock (cgroup_procs_write_start()
+ * skips it for the current thread). cgroup2 has no such path, so the v2 part
+ * joins at clone time with CLONE_INTO_CGROUP (cg_manager_open_v2()).
+ */
+int cg_manager_enter_self(CgManager *m, bool skip_v2) {
+        clear_error(m);
+        for (size_t i = 0; i < m->host->n_hier; i++) {
+                const CgHierarchy *h = &m->host->hier[i];
+                _cleanup_free_ char *d = NULL;
+                int r;
+
+                if (h->v2 && skip_v2)
+                        continue;
+                d = cg_dir(m, i);
+                if (!d)
+                        return -ENOMEM;
+                r = cg_write(d, h->v2 ? "cgroup.procs" : "tasks", "0");
+                if (r == -ENOSPC && (h->controllers & CG_MASK(CG_CTRL_CPUSET)))
+                        return cg_fail(m, r, "cannot enter %s: its cpuset.cpus or cpuset.mems is empty", d);
+                if (r < 0)
+                        return cg_fail(m, r, "cannot enter %s: %s", d, strerror(-r));
+        }
+        return 0;
+}
+
+int cg_manager_open_v2(CgManager *m, int *ret_fd) {
+        _cleanup_free_ char *d = NULL;
+        int i = cg_host_find_v2(m->host), fd;
+
+        if (i < 0)
+                return -EOPNOTSUPP;
+        d = cg_dir(m, (size_t) i);
+        if (!d)
+                return -ENOMEM;
+        fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
 int cg_manager_open_unified(CgManager *m, int *ret_fd) {
         _cleanup_free_ char *d = NULL;
         int fd;

@@ -63,6 +63,21 @@ int cg_manager_create(CgManager *m);
 int cg_manager_enter(CgManager *m, pid_t pid);
 
 /*
+ * Move the calling process, which must be single-threaded, into the cgroup
+ * in every hierarchy (skip_v2: all but the cgroup2 one, joined at clone
+ * time). On v1 this avoids the kernel's global migration lock and its RCU
+ * grace period (milliseconds), so a container init joins its cgroups itself.
+ */
+int cg_manager_enter_self(CgManager *m, bool skip_v2);
+
+/*
+ * An O_DIRECTORY fd of the cgroup's cgroup2 directory (unified or hybrid
+ * layouts; -EOPNOTSUPP on legacy), for clone3(CLONE_INTO_CGROUP) of a child
+ * that joins its v1 hierarchies itself with cg_manager_enter_self().
+ */
+int cg_manager_open_v2(CgManager *m, int *ret_fd);
+
+/*
  * An O_DIRECTORY fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP),
  * or -EOPNOTSUPP when the layout has no usable cgroup2 directory for the
  * whole container (legacy, or hybrid where controllers live in v1).

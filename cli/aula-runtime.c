@@ -19,6 +19,7 @@ typedef struct Globals {
         bool systemd_cgroup;
         bool version;
         bool help;
+        const char *criu;
 } Globals;
 
 static Globals arg_globals;
@@ -415,6 +416,118 @@ static int verb_features(const Verb *v, RtContext *ctx, int argc, char **argv) {
         return r;
 }
 
+/* ---------------------------------------------------- checkpoint / restore */
+
+static int cgroup_mode_flag(const Verb *v, const char *s, RtCgroupMode *ret) {
+        if (!s) {
+                *ret = RT_CGROUP_MODE_DEFAULT;
+                return 0;
+        }
+        *ret = rt_cgroup_mode_from_string(s);
+        if (*ret < 0)
+                return usage_error(
+                                v, "invalid --manage-cgroups-mode '%s': want soft, full, strict or ignore", s);
+        return 0;
+}
+
+/* --empty-ns: runc accepts only "network", which is what happens anyway (docs/criu.md). */
+static int empty_ns_flag(const Verb *v, char **l) {
+        STRV_FOREACH(ns, l)
+                if (!streq(*ns, "network"))
+                        return usage_error(v, "namespace \"%s\" is not supported by --empty-ns", *ns);
+        return 0;
+}
+
+static int verb_checkpoint(const Verb *v, RtContext *ctx, int argc, char **argv) {
+        _cleanup_free_ char **pos = NULL;
+        _cleanup_strv_free_ char **empty_ns = NULL;
+        RtCheckpointOptions o = {};
+        const char *mode = NULL, *parent = NULL, *page_server = NULL;
+        bool help = false, pre_dump = false, lazy = false;
+        const CliOption opts[] = {
+                { "image-path", 0, CLI_STRING, &o.image_path, "DIR",
+                  "where CRIU's images go (default ./checkpoint)" },
+                { "work-path", 0, CLI_STRING, &o.work_path, "DIR",
+                  "CRIU's work files and log (default: image path)" },
+                { "leave-running", 0, CLI_BOOL, &o.leave_running, NULL,
+                  "leave the container running afterwards" },
+                { "tcp-established", 0, CLI_BOOL, &o.tcp_established, NULL, "allow open TCP connections" },
+                { "ext-unix-sk", 0, CLI_BOOL, &o.ext_unix_sk, NULL, "allow external unix sockets" },
+                { "shell-job", 0, CLI_BOOL, &o.shell_job, NULL, "allow shell jobs" },
+                { "file-locks", 0, CLI_BOOL, &o.file_locks, NULL, "handle file locks" },
+                { "manage-cgroups-mode", 0, CLI_STRING, &mode, "MODE",
+                  "soft (default), full, strict or ignore" },
+                { "empty-ns", 0, CLI_STRV, &empty_ns, "NS", "network: leave it out (always done)" },
+                { "parent-path", 0, CLI_STRING, &parent, "DIR", NULL },
+                { "pre-dump", 0, CLI_BOOL, &pre_dump, NULL, NULL },
+                { "lazy-pages", 0, CLI_BOOL, &lazy, NULL, NULL },
+                { "page-server", 0, CLI_STRING, &page_server, "ADDR:PORT", NULL },
+                { "status-fd", 0, CLI_STRING, NULL, "FD", NULL },
+                { "auto-dedup", 0, CLI_BOOL, NULL, NULL, NULL },
+                HELP_OPTION(&help),
+        };
+        int r;
+
+        r = parse_verb(v, argc, argv, opts, ELEMENTSOF(opts), 1, 1, 0, &pos);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if (pre_dump || parent || lazy || page_server)
+                return usage_error(
+                                v, "--%s is not supported (no iterative or lazy migration)",
+                                pre_dump                 ? "pre-dump"
+                                                : parent ? "parent-path"
+                                                : lazy   ? "lazy-pages"
+                                                         : "page-server");
+        if (cgroup_mode_flag(v, mode, &o.cgroup_mode) < 0 || empty_ns_flag(v, empty_ns) < 0)
+                return -EINVAL;
+        o.id = pos[0];
+        return rt_checkpoint(ctx, &o);
+}
+
+static int verb_restore(const Verb *v, RtContext *ctx, int argc, char **argv) {
+        _cleanup_free_ char **pos = NULL;
+        _cleanup_strv_free_ char **empty_ns = NULL;
+        RtRestoreOptions o = {};
+        const char *mode = NULL;
+        bool help = false, lazy = false;
+        const CliOption opts[] = {
+                { "image-path", 0, CLI_STRING, &o.image_path, "DIR", "CRIU's images (default ./checkpoint)" },
+                { "work-path", 0, CLI_STRING, &o.work_path, "DIR",
+                  "CRIU's work files and log (default: image path)" },
+                { "bundle", 'b', CLI_STRING, &o.bundle, "DIR",
+                  "bundle directory (default: current directory)" },
+                { "detach", 'd', CLI_BOOL, &o.detach, NULL, "return once restored" },
+                { "pid-file", 0, CLI_STRING, &o.pid_file, "FILE", "write the restored init's PID here" },
+                { "console-socket", 0, CLI_STRING, &o.console_socket, "PATH",
+                  "unix socket that receives the new pty master" },
+                { "no-subreaper", 0, CLI_BOOL, &o.no_subreaper, NULL, "do not become a subreaper" },
+                { "tcp-established", 0, CLI_BOOL, &o.tcp_established, NULL, "allow open TCP connections" },
+                { "ext-unix-sk", 0, CLI_BOOL, &o.ext_unix_sk, NULL, "allow external unix sockets" },
+                { "shell-job", 0, CLI_BOOL, &o.shell_job, NULL, "allow shell jobs" },
+                { "file-locks", 0, CLI_BOOL, &o.file_locks, NULL, "handle file locks" },
+                { "manage-cgroups-mode", 0, CLI_STRING, &mode, "MODE",
+                  "soft (default), full, strict or ignore" },
+                { "empty-ns", 0, CLI_STRV, &empty_ns, "NS", "network: restore it empty (always done)" },
+                { "no-pivot", 0, CLI_BOOL, NULL, NULL, NULL },
+                { "auto-dedup", 0, CLI_BOOL, NULL, NULL, NULL },
+                { "lazy-pages", 0, CLI_BOOL, &lazy, NULL, NULL },
+                { "lsm-profile", 0, CLI_STRING, NULL, "TYPE:LABEL", NULL },
+                { "lsm-mount-context", 0, CLI_STRING, NULL, "CONTEXT", NULL },
+                HELP_OPTION(&help),
+        };
+        int r;
+
+        r = parse_verb(v, argc, argv, opts, ELEMENTSOF(opts), 1, 1, 0, &pos);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if (lazy)
+                return usage_error(v, "--lazy-pages is not supported");
+        if (cgroup_mode_flag(v, mode, &o.cgroup_mode) < 0 || empty_ns_flag(v, empty_ns) < 0)
+                return -EINVAL;
+        o.id = pos[0];
+        return rt_restore(ctx, &o);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static const Verb verbs[] = {
@@ -433,6 +546,8 @@ static const Verb verbs[] = {
         { "update", "ID", "Change the container's resource limits.", verb_update },
         { "spec", "", "Write a default config.json.", verb_spec },
         { "features", "", "Print the runtime-spec features document.", verb_features },
+        { "checkpoint", "ID", "Checkpoint a running container with CRIU.", verb_checkpoint },
+        { "restore", "ID", "Restore a container from a checkpoint.", verb_restore },
 };
 
 static void main_help(void) {
@@ -447,6 +562,7 @@ static void main_help(void) {
                "      --log-format FMT    text or json (JSON lines with level, msg, time)\n"
                "      --debug             log debug messages\n"
                "      --systemd-cgroup    use systemd for cgroups (refused: no systemd here)\n"
+               "      --criu PATH         the criu binary for checkpoint/restore (default: criu on PATH)\n"
                "  -v, --version           print the version\n"
                "  -h, --help              show this help\n\n"
                "\"aula-runtime COMMAND --help\" shows the options of a command.\n");
@@ -468,7 +584,7 @@ int main(int argc, char **argv) {
                 { "version", 'v', CLI_BOOL, &g->version, NULL, NULL },
                 { "help", 'h', CLI_BOOL, &g->help, NULL, NULL },
                 { "rootless", 0, CLI_STRING, NULL, "auto|true|false", NULL },
-                { "criu", 0, CLI_STRING, NULL, "PATH", NULL },
+                { "criu", 0, CLI_STRING, &g->criu, "PATH", NULL },
         };
         _cleanup_free_ char **pos = NULL;
         _cleanup_free_ char *root_buf = NULL;
@@ -521,6 +637,9 @@ int main(int argc, char **argv) {
         } else
                 ctx.state_root = "/run/aula-runtime";
         ctx.systemd_cgroup = g->systemd_cgroup;
+        /* libruntime finds CRIU through $AULA_CRIU (default: criu on PATH). */
+        if (g->criu && setenv("AULA_CRIU", g->criu, 1) < 0)
+                return 1;
 
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(argv[first], verbs[i].name))

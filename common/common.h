@@ -185,6 +185,12 @@ int read_one_line_at(int dirfd, const char *path, char **ret);
  * or the new content, never a mix; a crash leaves at most a stray temp file.
  */
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode);
+/*
+ * The same without the fsyncs: readers still see old or new, never a mix,
+ * but a power cut may lose the update. For state that does not outlive a
+ * reboot anyway (/run), where fsync on a disk-backed directory costs ms.
+ */
+int write_file_replace_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode);
 /* Plain open(O_WRONLY|O_TRUNC)+write, for /proc, /sys and cgroup knobs. No O_CREAT. */
 int write_string_at(int dirfd, const char *path, const char *s);
 /* Write all bytes, retrying on EINTR and short writes. */
@@ -231,6 +237,8 @@ const char *signal_to_string(int sig);
 /* Send/receive one fd with SCM_RIGHTS, with a small payload (may be NULL/0). */
 int send_fd(int sock, int fd, const void *data, size_t len);
 int recv_fd(int sock, void *data, size_t len, int *ret_fd);
+/* The same, but a message without an fd is fine: *ret_fd is then -EBADF. Returns the bytes read (0 at EOF). */
+int recv_with_fd(int sock, void *data, size_t len, int *ret_fd);
 /* Wait for pid, retrying on EINTR. Returns the exit status (128+signal if killed). */
 int wait_for_pid(pid_t pid);
 /* Convert a waitpid status into a shell-style exit code. */

@@ -102,7 +102,7 @@ int read_one_line_at(int dirfd, const char *path, char **ret) {
         return 0;
 }
 
-int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode) {
+static int write_replace(int dirfd, const char *path, const void *data, size_t len, mode_t mode, bool sync) {
         _cleanup_free_ char *tmp = NULL, *dir = NULL;
         _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
         const char *slash = strrchr(path, '/');
@@ -118,7 +118,7 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
         r = loop_write(fd, data, len);
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = -errno;
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && sync && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dirfd, tmp, dirfd, path) < 0)
                 r = -errno;
@@ -126,6 +126,8 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
                 (void) unlinkat(dirfd, tmp, 0);
                 return r;
         }
+        if (!sync)
+                return 0;
         /* Make the rename itself durable. */
         if (slash) {
                 dir = strndup(path, (size_t) (slash - path) + 1);
@@ -137,6 +139,14 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
         if (dfd >= 0)
                 (void) fsync(dfd);
         return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode) {
+        return write_replace(dirfd, path, data, len, mode, true);
+}
+
+int write_file_replace_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode) {
+        return write_replace(dirfd, path, data, len, mode, false);
 }
 
 int write_string_at(int dirfd, const char *path, const char *s) {

@@ -37,7 +37,7 @@ int send_fd(int sock, int fd, const void *data, size_t len) {
         }
 }
 
-int recv_fd(int sock, void *data, size_t len, int *ret_fd) {
+int recv_with_fd(int sock, void *data, size_t len, int *ret_fd) {
         union {
                 struct cmsghdr cmsg;
                 char buf[CMSG_SPACE(sizeof(int))];
@@ -69,10 +69,19 @@ int recv_fd(int sock, void *data, size_t len, int *ret_fd) {
                 safe_close(fd);
                 return -EPROTO;
         }
+        *ret_fd = fd;
+        return (int) n;
+}
+
+int recv_fd(int sock, void *data, size_t len, int *ret_fd) {
+        int fd, n = recv_with_fd(sock, data, len, &fd);
+
+        if (n < 0)
+                return n;
         if (fd < 0)
                 return n == 0 ? -ECONNRESET : -EBADMSG;
         *ret_fd = fd;
-        return (int) n;
+        return n;
 }
 
 int exit_status_from_wait(int status) {

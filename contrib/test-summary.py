@@ -20,7 +20,9 @@ for path in sys.argv[1:]:
     for line in lines:
         t = json.loads(line)
         res = t.get('result', 'ERROR')
-        suite = '+'.join(s.split(':')[-1] for s in t.get('suite', [])) or '-'
+        # meson names tests "project:suite1+suite2 / name"
+        full = t.get('name', '?')
+        suite = full.split(' / ')[0].split(':', 1)[-1] if ' / ' in full else '-'
         key = f"{build}: {suite}"
         r = rows.setdefault(key, [0, 0, 0])
         if res in ('OK', 'EXPECTEDFAIL'):

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +13,13 @@
 #include <time.h>
 
 #include "rt-internal.h"
+
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
 
 /*
  * create, from the runtime's side. The phases, each undone in reverse on
@@ -30,37 +38,62 @@
  * without any serialisation; the sync socket only carries small messages.
  */
 
-static int clone_init(RtInit *init) {
-        struct clone_args args = {
-                .flags = init->clone_flags,
-                .exit_signal = SIGCHLD,
-        };
+pid_t rt_clone_into_cgroup(RtInit *init, unsigned long flags) {
+        struct clone_args args = { .flags = flags, .exit_signal = SIGCHLD };
         _cleanup_close_ int cgfd = -EBADF;
+        CgLayout layout = CG_LAYOUT_LEGACY;
         long pid;
 
-        /* Start the init directly in its cgroup when the whole container lives in cgroup2. */
-        if (init->cgroup && cg_manager_open_unified(init->cgroup, &cgfd) >= 0) {
-                args.flags |= CLONE_INTO_CGROUP;
-                args.cgroup = (uint64_t) cgfd;
+        init->cgroup_self_enter = init->cgroup_v2_joined = false;
+        if (init->cgroup) {
+                (void) cg_layout(&layout);
+                if (cg_manager_open_v2(init->cgroup, &cgfd) >= 0) {
+                        args.flags |= CLONE_INTO_CGROUP;
+                        args.cgroup = (uint64_t) cgfd;
+                }
+                /* A child in a new user ns cannot write to the host's cgroupfs: the parent moves it. */
+                init->cgroup_self_enter = layout != CG_LAYOUT_UNIFIED && !(flags & CLONE_NEWUSER) &&
+                                !init->rootless;
         }
         fflush(NULL);
         pid = syscall(SYS_clone3, &args, sizeof args);
-        if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL) &&
-            (args.flags & CLONE_INTO_CGROUP)) {
+        if (pid < 0 && (args.flags & CLONE_INTO_CGROUP) && errno != ENOMEM && errno != EAGAIN) {
                 args.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
                 args.cgroup = 0;
-                cgfd = safe_close(cgfd);
                 pid = syscall(SYS_clone3, &args, sizeof args);
         }
         if (pid < 0 && errno == ENOSYS)
-                pid = syscall(SYS_clone, (unsigned long) init->clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+                pid = syscall(SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
         if (pid < 0)
                 return -errno;
+        init->cgroup_v2_joined = args.flags & CLONE_INTO_CGROUP;
+        return (pid_t) pid;
+}
+
+int rt_child_join_cgroup(RtInit *init) {
+        if (!init->cgroup_self_enter)
+                return 0;
+        return cg_manager_enter_self(init->cgroup, init->cgroup_v2_joined);
+}
+
+/* Returns 1 when the child is (or will put itself) in every cgroup, 0 when the parent must move it. */
+static int clone_init(RtInit *init) {
+        pid_t pid = rt_clone_into_cgroup(init, init->clone_flags);
+
+        if (pid < 0)
+                return pid;
         if (pid == 0)
                 rt_init_main(init); /* never returns */
-        init->pid = (pid_t) pid;
-        /* Joined with CLONE_INTO_CGROUP already: no migration needed. */
-        return cgfd >= 0 ? 1 : 0;
+        init->pid = pid;
+        if (!init->cgroup || init->cgroup_self_enter)
+                return 1;
+        /* Fully placed by CLONE_INTO_CGROUP only where cgroup2 is the whole tree. */
+        if (init->cgroup_v2_joined) {
+                CgLayout layout = CG_LAYOUT_LEGACY;
+                (void) cg_layout(&layout);
+                return layout == CG_LAYOUT_UNIFIED;
+        }
+        return 0;
 }
 
 static int write_id_map(pid_t pid, const char *file, const OciIdMapping *m, size_t n) {
@@ -98,6 +131,129 @@ static int write_maps(RtInit *init, pid_t pid) {
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to write gid_map of the container: %m");
+        return 0;
+}
+
+/*
+ * A user namespace holding an idmapped mount's mappings (runtime-spec 1.2
+ * "idmap"): made by a child that unshares and stops, so the maps can be
+ * written from here, in the initial user namespace.
+ */
+static int make_userns_fd(const OciIdMapping *u, size_t nu, const OciIdMapping *g, size_t ng, int *ret_fd) {
+        char path[64];
+        int status, r = 0, fd;
+        pid_t pid;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                if (unshare(CLONE_NEWUSER) < 0)
+                        _exit(1);
+                raise(SIGSTOP);
+                _exit(0);
+        }
+        if (waitpid(pid, &status, WUNTRACED) < 0 || !WIFSTOPPED(status))
+                r = -ECHILD;
+        if (r >= 0)
+                r = write_id_map(pid, "uid_map", u, nu);
+        if (r >= 0) {
+                snprintf(path, sizeof path, "/proc/%d/setgroups", (int) pid);
+                (void) write_string_at(AT_FDCWD, path, "deny");
+                r = write_id_map(pid, "gid_map", g, ng);
+        }
+        if (r >= 0) {
+                snprintf(path, sizeof path, "/proc/%d/ns/user", (int) pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                r = fd < 0 ? -errno : 0;
+        }
+        (void) kill(pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+        if (r < 0)
+                return r;
+        *ret_fd = fd;
+        return 0;
+}
+
+/*
+ * The detached, idmapped copy of an idmapped mount's source. Made here, in
+ * the initial user namespace: setting MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN
+ * over the filesystem's own user namespace, which an init inside a new user
+ * namespace lacks. The init only moves the tree into place.
+ */
+static int make_idmapped_tree(
+                RtInit *init,
+                const OciMount *m,
+                const OciMountFlags *f,
+                const OciIdMapping *u,
+                size_t nu,
+                const OciIdMapping *g,
+                size_t ng,
+                int *ret_fd) {
+        struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP };
+        _cleanup_close_ int userns = -EBADF, tree = -EBADF;
+        _cleanup_free_ char *src = NULL;
+        int r;
+
+        if (!m->source)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL), "mounts: %s: idmap needs a source", m->destination);
+        src = m->source[0] == '/' ? strdup(m->source) : path_join(init->bundle, m->source);
+        if (!src)
+                return log_error_errno(ENOMEM, "Out of memory");
+        r = make_userns_fd(u, nu, g, ng, &userns);
+        if (r < 0)
+                return log_error_errno(
+                                r, "mounts: %s: cannot make the idmap user namespace: %m", m->destination);
+        tree = (int) syscall(
+                        SYS_open_tree, AT_FDCWD, src,
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (f->recursive_bind ? AT_RECURSIVE : 0));
+        if (tree < 0)
+                return log_error_errno(errno, "mounts: %s: open_tree %s: %m", m->destination, src);
+        a.userns_fd = (uint64_t) userns;
+        if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (f->recursive_idmap ? AT_RECURSIVE : 0), &a,
+                    sizeof a) < 0)
+                return log_error_errno(
+                                errno,
+                                "mounts: %s: idmap %s (does its filesystem support idmapped mounts?): %m",
+                                m->destination, src);
+        *ret_fd = TAKE_FD(tree);
+        return 0;
+}
+
+static int prepare_idmaps(RtInit *init) {
+        const OciConfig *c = init->config;
+        const OciLinux *l = c->linux_cfg;
+        int r;
+
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const OciMount *m = &c->mounts[i];
+                _cleanup_(oci_mount_flags_done) OciMountFlags f = {};
+                const OciIdMapping *u = m->uid_mappings, *g = m->gid_mappings;
+                size_t nu = m->n_uid_mappings, ng = m->n_gid_mappings;
+
+                if (oci_mount_flags_parse(m->options, &f, NULL) < 0 || !f.idmap)
+                        continue;
+                if (nu == 0 && l) {
+                        /* No mappings of its own: the container's user namespace mappings. */
+                        u = l->uid_mappings, nu = l->n_uid_mappings;
+                        g = l->gid_mappings, ng = l->n_gid_mappings;
+                }
+                if (nu == 0 || ng == 0)
+                        return log_error_errno(
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "mounts: %s: idmap needs uidMappings and gidMappings", m->destination);
+                if (!init->idmap_fds) {
+                        init->idmap_fds = malloc(sizeof(int) * c->n_mounts);
+                        if (!init->idmap_fds)
+                                return log_error_errno(ENOMEM, "Out of memory");
+                        for (size_t k = 0; k < c->n_mounts; k++)
+                                init->idmap_fds[k] = -EBADF;
+                }
+                r = make_idmapped_tree(init, m, &f, u, nu, g, ng, &init->idmap_fds[i]);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -191,6 +347,17 @@ static int plan_namespaces(RtInit *init) {
                         init->unshare_flags &= ~(unsigned long) CLONE_NEWCGROUP;
                 }
         }
+        /*
+         * A time namespace's offsets can only be written before any process is in it, so the
+         * init unshares it and the offsets are set; but only children enter it (execve moves a
+         * process in on newer kernels, not on 6.1). So the init forks once more, and the pid
+         * namespace, if new, must be made by the same unshare for that child to be its PID 1.
+         */
+        if (created & CLONE_NEWTIME) {
+                init->unshare_flags |= created & CLONE_NEWPID;
+                init->clone_flags &= ~(unsigned long) CLONE_NEWPID;
+                init->double_fork = true;
+        }
         return 0;
 }
 
@@ -245,7 +412,7 @@ static int save_config_copy(RtInit *init) {
         dst = path_join(init->state_dir, RT_CONFIG_FILE);
         if (!dst)
                 return log_error_errno(ENOMEM, "Out of memory");
-        r = write_file_atomic_at(AT_FDCWD, dst, text, len, 0600);
+        r = write_file_replace_at(AT_FDCWD, dst, text, len, 0600);
         if (r < 0)
                 return log_error_errno(r, "Failed to write '%s': %m", dst);
         return 0;
@@ -388,6 +555,9 @@ static void make_state_done(RtState *s) {
 static void init_done(RtInit *init) {
         for (size_t i = 0; i < _OCI_NS_MAX; i++)
                 safe_close(init->ns_fds[i]);
+        for (size_t i = 0; init->idmap_fds && init->config && i < init->config->n_mounts; i++)
+                safe_close(init->idmap_fds[i]);
+        init->idmap_fds = mfree(init->idmap_fds);
         safe_close(init->dmz_fd);
         safe_close(init->fifo_fd);
         init->cgroup = cg_manager_free(init->cgroup);
@@ -463,6 +633,9 @@ static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
         if (r < 0)
                 goto err_cgroup;
         r = plan_namespaces(init);
+        if (r < 0)
+                goto err_cgroup;
+        r = prepare_idmaps(init);
         if (r < 0)
                 goto err_cgroup;
         if (init->use_fifo) {

@@ -149,6 +149,8 @@ _noreturn_ static void exec_child(RtInit *init) {
         int r;
 
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        if (rt_child_join_cgroup(init) < 0)
+                _exit(1);
         rt_init_reset_signals();
         if (rt_setup_stdio(init->opts->stdio) < 0)
                 _exit(1);
@@ -168,38 +170,27 @@ _noreturn_ static void exec_child(RtInit *init) {
         rt_exec_process(init->dmz_fd, path, init->process->args, env, init->sync_fd);
 }
 
+/* Returns 1 when the child joins its cgroups itself (or has none), 0 when the parent must move it. */
 static int spawn(RtInit *init, int pidns_fd) {
-        _cleanup_close_ int saved = -EBADF, cgfd = -EBADF;
-        struct clone_args args = { .exit_signal = SIGCHLD };
-        long pid;
+        _cleanup_close_ int saved = -EBADF;
+        pid_t pid;
 
         if (pidns_fd >= 0) {
                 saved = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
                 if (saved < 0 || setns(pidns_fd, CLONE_NEWPID) < 0)
                         return log_error_errno(errno, "Failed to join the container's pid namespace: %m");
         }
-        if (init->cgroup && cg_manager_open_unified(init->cgroup, &cgfd) >= 0) {
-                args.flags |= CLONE_INTO_CGROUP;
-                args.cgroup = (uint64_t) cgfd;
-        }
-        fflush(NULL);
-        pid = syscall(SYS_clone3, &args, sizeof args);
-        if (pid < 0 && (args.flags & CLONE_INTO_CGROUP)) {
-                args.flags = 0;
-                args.cgroup = 0;
-                cgfd = safe_close(cgfd);
-                pid = syscall(SYS_clone3, &args, sizeof args);
-        }
-        if (pid < 0 && errno == ENOSYS)
-                pid = fork();
+        pid = rt_clone_into_cgroup(init, 0);
         if (pid == 0)
                 exec_child(init);
         if (saved >= 0)
                 (void) setns(saved, CLONE_NEWPID);
         if (pid < 0)
-                return log_error_errno(errno, "Failed to fork: %m");
-        init->pid = (pid_t) pid;
-        return cgfd >= 0 ? 1 : 0;
+                return log_error_errno(pid, "Failed to fork: %m");
+        init->pid = pid;
+        if (!init->cgroup || init->cgroup_self_enter)
+                return 1;
+        return 0;
 }
 
 int rt_exec(const RtContext *ctx, const RtExecOptions *o) {

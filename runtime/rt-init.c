@@ -390,6 +390,11 @@ static int init_run(RtInit *init) {
         int errfd = -EBADF, r;
 
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        r = rt_child_join_cgroup(init);
+        if (r < 0)
+                return rt_sync_error(
+                                init->sync_fd, r, "cgroup", "join %s: %s", cg_manager_path(init->cgroup),
+                                cg_manager_error(init->cgroup) ?: strerror(-r));
         rt_init_reset_signals();
         umask(0);
         r = rt_setup_stdio(init->opts->stdio);

@@ -79,11 +79,23 @@ typedef struct RtInit {
         bool rootless; /* not root in the initial user namespace: no mknod, maybe no cgroups */
         bool double_fork; /* join a user ns, then create pid/time ns: needs a middle process */
         bool use_fifo; /* create: wait on exec.fifo; run: wait for RT_SYNC_EXEC */
+        bool cgroup_self_enter; /* the child joins its v1 cgroups itself (fast path) */
+        bool cgroup_v2_joined; /* the child was cloned into its cgroup2 directory */
         int sync_fd; /* the init's end of the sync socket */
         int fifo_fd; /* O_PATH fd of exec.fifo (init) */
         int dmz_fd; /* sealed memfd of the exec trampoline */
+        int *idmap_fds; /* per config mount: user ns fd of an idmapped mount, or -EBADF */
         pid_t pid; /* init pid, host view (parent) */
 } RtInit;
+
+/*
+ * rt-create.c: clone a child into its cgroups as cheaply as the host allows
+ * (CLONE_INTO_CGROUP for cgroup2; the child moves itself into v1 ones).
+ * Returns the pid in the parent, 0 in the child, -errno on failure.
+ */
+pid_t rt_clone_into_cgroup(RtInit *init, unsigned long flags);
+/* In the child of rt_clone_into_cgroup(): finish joining the cgroups. */
+int rt_child_join_cgroup(RtInit *init);
 
 /* rt-init.c: runs in the cloned child; never returns. */
 _noreturn_ void rt_init_main(RtInit *init);

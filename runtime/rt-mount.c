@@ -11,6 +11,12 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
 
 /*
  * The container's filesystem, set up by the init in its own mount namespace.
@@ -340,7 +346,15 @@ static bool source_is_dir(const char *src) {
         return stat(src, &st) < 0 || S_ISDIR(st.st_mode);
 }
 
-static int do_one_mount(RtInit *init, const OciMount *m) {
+/* An idmapped bind mount: the runtime prepared the detached, idmapped tree; move it onto the target. */
+static int attach_tree(int tree_fd, int target_fd) {
+        if (syscall(SYS_move_mount, tree_fd, "", target_fd, "",
+                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return errno == ENOSYS ? -EOPNOTSUPP : -errno;
+        return 0;
+}
+
+static int do_one_mount(RtInit *init, size_t index, const OciMount *m) {
         _cleanup_(oci_mount_flags_done) OciMountFlags f = {};
         _cleanup_free_ char *err = NULL, *src = NULL;
         _cleanup_close_ int target = -EBADF, top = -EBADF;
@@ -354,6 +368,10 @@ static int do_one_mount(RtInit *init, const OciMount *m) {
                 return rt_sync_error(
                                 init->sync_fd, r, "mounts", "%s: %s", m->destination, err ?: "bad options");
         bind = f.bind || streq_ptr(type, "bind");
+        if (f.idmap && !bind)
+                return rt_sync_error(
+                                init->sync_fd, EOPNOTSUPP, "mounts",
+                                "%s: idmap is supported on bind mounts only", m->destination);
         if (bind && m->source && m->source[0] != '/')
                 src = path_join(init->bundle, m->source);
         else if (m->source)
@@ -374,7 +392,13 @@ static int do_one_mount(RtInit *init, const OciMount *m) {
                         return rt_sync_error(
                                         init->sync_fd, EINVAL, "mounts", "%s: bind mount without source",
                                         m->destination);
-                if (mount(src, tp, NULL, MS_BIND | (f.recursive_bind ? MS_REC : 0), NULL) < 0)
+                if (f.idmap) {
+                        r = attach_tree(init->idmap_fds[index], target);
+                        if (r < 0)
+                                return rt_sync_error(
+                                                init->sync_fd, r, "mounts", "idmapped bind %s on %s: %m",
+                                                src, m->destination);
+                } else if (mount(src, tp, NULL, MS_BIND | (f.recursive_bind ? MS_REC : 0), NULL) < 0)
                         return rt_sync_error(
                                         init->sync_fd, errno, "mounts", "bind %s on %s: %m", src,
                                         m->destination);
@@ -408,10 +432,6 @@ static int do_one_mount(RtInit *init, const OciMount *m) {
         if (r < 0)
                 return rt_sync_error(
                                 init->sync_fd, r, "mounts", "recursive attributes of %s: %m", m->destination);
-        if (f.idmap)
-                return rt_sync_error(
-                                init->sync_fd, EOPNOTSUPP, "mounts", "%s: idmapped mounts are not supported",
-                                m->destination);
         return 0;
 }
 
@@ -516,7 +536,7 @@ int rt_mount_config(RtInit *init) {
         if (rootfd_of(init) < 0)
                 return rt_sync_error(init->sync_fd, errno, "rootfs", "open %s: %m", init->rootfs);
         for (size_t i = 0; i < init->config->n_mounts; i++) {
-                r = do_one_mount(init, &init->config->mounts[i]);
+                r = do_one_mount(init, i, &init->config->mounts[i]);
                 if (r < 0)
                         return r;
         }

@@ -47,20 +47,25 @@ int rt_features(char **ret_json) {
         static const char *const hooks[] = { "prestart",       "createRuntime", "createContainer",
                                              "startContainer", "poststart",     "poststop" };
         static const char *const mount_options[] = {
-                "async",       "atime",          "bind",        "defaults",
-                "dev",         "diratime",       "dirsync",     "exec",
-                "lazytime",    "mand",           "noatime",     "nodev",
-                "nodiratime",  "noexec",         "nolazytime",  "nomand",
-                "norelatime",  "nostrictatime",  "nosuid",      "nosymfollow",
-                "private",     "ratime",         "rbind",       "rdev",
-                "rdiratime",   "relatime",       "remount",     "rexec",
-                "rnoatime",    "rnodev",         "rnodiratime", "rnoexec",
-                "rnorelatime", "rnostrictatime", "rnosuid",     "rnosymfollow",
-                "ro",          "rprivate",       "rrelatime",   "rro",
-                "rrw",         "rshared",        "rslave",      "rstrictatime",
-                "rsuid",       "rsymfollow",     "runbindable", "rw",
-                "shared",      "slave",          "strictatime", "suid",
-                "symfollow",   "sync",           "unbindable",
+                "async",         "atime",        "bind",
+                "defaults",      "dev",          "diratime",
+                "dirsync",       "exec",         "idmap",
+                "lazytime",      "mand",         "noatime",
+                "nodev",         "nodiratime",   "noexec",
+                "nolazytime",    "nomand",       "norelatime",
+                "nostrictatime", "nosuid",       "nosymfollow",
+                "private",       "ratime",       "rbind",
+                "rdev",          "rdiratime",    "relatime",
+                "remount",       "ridmap",       "rexec",
+                "rnoatime",      "rnodev",       "rnodiratime",
+                "rnoexec",       "rnorelatime",  "rnostrictatime",
+                "rnosuid",       "rnosymfollow", "ro",
+                "rprivate",      "rrelatime",    "rro",
+                "rrw",           "rshared",      "rslave",
+                "rstrictatime",  "rsuid",        "rsymfollow",
+                "runbindable",   "rw",           "shared",
+                "slave",         "strictatime",  "suid",
+                "symfollow",     "sync",         "unbindable",
         };
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         const char *ns[_OCI_NS_MAX], *caps[64];
@@ -123,7 +128,7 @@ int rt_features(char **ret_json) {
         jw_key(w, "idmap");
         jw_object_open(w);
         jw_key(w, "enabled");
-        jw_bool(w, false);
+        jw_bool(w, true);
         jw_object_close(w);
         jw_object_close(w);
         jw_object_close(w);

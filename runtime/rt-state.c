@@ -207,7 +207,7 @@ int rt_state_save(const char *state_dir, const RtState *s) {
         path = path_join(state_dir, RT_STATE_FILE);
         if (!path)
                 return log_error_errno(ENOMEM, "Out of memory");
-        r = write_file_atomic_at(AT_FDCWD, path, text, len, 0600);
+        r = write_file_replace_at(AT_FDCWD, path, text, len, 0600);
         if (r < 0)
                 return log_error_errno(r, "Failed to write '%s': %m", path);
         return 0;
@@ -309,7 +309,7 @@ int rt_config_load_saved(const char *state_dir, OciConfig **ret) {
 int rt_write_pid_file(const char *path, pid_t pid) {
         char buf[32];
         int n = snprintf(buf, sizeof buf, "%d", (int) pid);
-        int r = write_file_atomic_at(AT_FDCWD, path, buf, (size_t) n, 0644);
+        int r = write_file_replace_at(AT_FDCWD, path, buf, (size_t) n, 0644);
         if (r < 0)
                 return log_error_errno(r, "Failed to write pid file '%s': %m", path);
         return 0;

@@ -21,36 +21,14 @@ int rt_sync_send_fd(int fd, RtSyncType type, int payload_fd) {
 }
 
 int rt_sync_recv(int fd, RtSyncMsg *ret, int *ret_fd) {
-        union {
-                struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = ret, .iov_len = sizeof *ret };
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof control,
-        };
         int passed = -EBADF;
-        ssize_t n;
+        int n = recv_with_fd(fd, ret, sizeof *ret, &passed);
 
-        do
-                n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
         if (n < 0)
-                return -errno;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-                    c->cmsg_len == CMSG_LEN(sizeof(int)))
-                        memcpy(&passed, CMSG_DATA(c), sizeof(int));
-        if (n == 0) {
+                return n;
+        if (n == 0 || n != sizeof *ret) {
                 safe_close(passed);
-                return -ECONNRESET;
-        }
-        if (n != sizeof *ret) {
-                safe_close(passed);
-                return -EBADMSG;
+                return n == 0 ? -ECONNRESET : -EBADMSG;
         }
         ret->err.stage[sizeof ret->err.stage - 1] = 0;
         ret->err.msg[sizeof ret->err.msg - 1] = 0;

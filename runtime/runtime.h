@@ -124,6 +124,74 @@ int rt_spec(const char *bundle, bool rootless);
 /* `features`: the runtime-spec features document. */
 int rt_features(char **ret_json);
 
+/*
+ * Checkpoint/restore through CRIU (docs/criu.md), as runc's `checkpoint` and
+ * `restore`. The image directory holds CRIU's images plus descriptors.json
+ * (runc's: the init's stdio) and aula-criu.json (what restore needs: stdio
+ * keys, external mounts, the cgroup, namespaces).
+ */
+typedef enum RtCgroupMode {
+        RT_CGROUP_MODE_DEFAULT, /* not given: CRIU's default, soft */
+        RT_CGROUP_MODE_SOFT, /* restore properties only of cgroups CRIU creates */
+        RT_CGROUP_MODE_FULL,
+        RT_CGROUP_MODE_STRICT,
+        RT_CGROUP_MODE_IGNORE, /* leave cgroups alone (restore into another cgroup) */
+        _RT_CGROUP_MODE_MAX,
+        _RT_CGROUP_MODE_INVALID = -EINVAL,
+} RtCgroupMode;
+
+/* "soft", "full", "strict", "ignore" (--manage-cgroups-mode); -EINVAL otherwise. */
+RtCgroupMode rt_cgroup_mode_from_string(const char *s);
+
+typedef struct RtCheckpointOptions {
+        const char *id;
+        const char *image_path; /* NULL: ./checkpoint (created if missing) */
+        const char *work_path; /* NULL: the image directory (logs: dump.log) */
+        bool leave_running;
+        bool tcp_established;
+        bool ext_unix_sk;
+        bool shell_job;
+        bool file_locks;
+        RtCgroupMode cgroup_mode;
+} RtCheckpointOptions;
+
+/*
+ * Checkpoint a running or paused container into image_path. Without
+ * leave_running the container is gone afterwards (as after delete). On
+ * failure the container keeps running and the image directory holds no
+ * checkpoint (it is removed when this call created it). 0 or -errno, logged.
+ */
+int rt_checkpoint(const RtContext *ctx, const RtCheckpointOptions *o);
+
+typedef struct RtRestoreOptions {
+        const char *id; /* must not exist yet; may differ from the checkpointed one */
+        const char *bundle; /* NULL: current directory */
+        const char *image_path; /* NULL: ./checkpoint */
+        const char *work_path; /* NULL: the image directory (logs: restore.log) */
+        const char *console_socket; /* terminal containers: receives the new pty master */
+        const char *pid_file;
+        bool detach; /* else: wait, forward signals (and the pty), delete, return the exit status */
+        bool no_subreaper;
+        bool tcp_established;
+        bool ext_unix_sk;
+        bool shell_job;
+        bool file_locks;
+        RtCgroupMode cgroup_mode;
+        /* For callers embedding the library, as in RtCreateOptions: */
+        const int *stdio; /* NULL: our stdio replaces the checkpointed container's outside stdio */
+        int *ret_pty_master; /* terminal, no console_socket, detached: gets the pty master */
+        pid_t *ret_pid; /* gets the restored init's pid (our child: waitpid() works) */
+} RtRestoreOptions;
+
+/*
+ * Restore a checkpoint as container id from the bundle's config.json: same
+ * rootfs and mounts (bind mounts re-bound from their configured sources),
+ * its cgroup, a new network namespace with loopback up (or the configured
+ * one), state.json with the new pid. Detached: 0 once it runs. Foreground:
+ * the exit status as rt_run(). On failure nothing is left behind.
+ */
+int rt_restore(const RtContext *ctx, const RtRestoreOptions *o);
+
 /* Container ids: 1-1024 characters of [A-Za-z0-9_+.-], not "." or "..". */
 bool rt_id_is_valid(const char *id);
 
