@@ -298,6 +298,8 @@ const char *cli_status(char *buf, size_t n, const ShimInstanceInfo *i) {
                 snprintf(buf, n, "stopped (shim died)");
         else if (streq_ptr(i->exit_reason, "failed"))
                 snprintf(buf, n, "failed to start");
+        else if (streq_ptr(i->exit_reason, "checkpointed"))
+                snprintf(buf, n, "checkpointed");
         else
                 snprintf(buf, n, "%s (%d)", i->exit_reason ?: "exited", i->exit_code);
         return buf;
@@ -670,6 +672,53 @@ int cli_reset_main(int argc, char **argv, const CliGlobal *g) {
         return shim_instance_reset(ctx, argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL, timeout) < 0
                         ? 1
                         : 0;
+}
+
+/* ------------------------------------------------------- checkpoint, restore */
+
+int cli_checkpoint_main(int argc, char **argv, const CliGlobal *g) {
+        static const struct option opts[] = {
+                { "leave-running", no_argument, NULL, 'l' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        static const char usage[] = "checkpoint [--leave-running] NAME";
+        static const char options[] =
+                        "  --leave-running   keep the instance running after the checkpoint\n"
+                        "Saves the running processes with CRIU; 'aula restore NAME' brings them back.\n";
+        _cleanup_(shim_context_freep) ShimContext *ctx = NULL;
+        bool leave = false;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
+                switch (c) {
+                case 'l':
+                        leave = true;
+                        break;
+                case 'h':
+                        return cli_usage(usage, options, false);
+                default:
+                        return cli_usage(usage, options, true);
+                }
+        if (optind + 1 != argc)
+                return cli_usage(usage, options, true);
+        if (cli_context(g, &ctx) < 0)
+                return 1;
+        return shim_instance_checkpoint(ctx, argv[optind], leave) < 0 ? 1 : 0;
+}
+
+int cli_restore_main(int argc, char **argv, const CliGlobal *g) {
+        _cleanup_(shim_context_freep) ShimContext *ctx = NULL;
+
+        if (argc == 2 && (streq(argv[1], "-h") || streq(argv[1], "--help")))
+                return cli_usage(
+                                "restore NAME", "Starts NAME from its checkpoint (aula checkpoint NAME).\n",
+                                false);
+        if (argc != 2)
+                return cli_usage("restore NAME", NULL, true);
+        if (cli_context(g, &ctx) < 0)
+                return 1;
+        return shim_instance_restore(ctx, argv[1]) < 0 ? 1 : 0;
 }
 
 /* ------------------------------------------------------- _reap (internal) */

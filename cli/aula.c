@@ -20,6 +20,8 @@ static const CliVerb verbs[] = {
         { "stats", cli_stats_main, "Show CPU, memory, process and network use" },
         { "snapshot", cli_snapshot_main, "Save an instance's files as a named snapshot" },
         { "reset", cli_reset_main, "Put an instance's files back to the image or a snapshot" },
+        { "checkpoint", cli_checkpoint_main, "Save a running instance's processes (CRIU)" },
+        { "restore", cli_restore_main, "Start an instance from its checkpoint" },
         { "lab", cli_lab_main, "Labs: one instance per student from one image" },
         { "_reap", cli_reap_main, NULL },
 #endif

@@ -36,5 +36,7 @@ int cli_stats_main(int argc, char **argv, const CliGlobal *g);
 int cli_snapshot_main(int argc, char **argv, const CliGlobal *g);
 int cli_reset_main(int argc, char **argv, const CliGlobal *g);
 int cli_lab_main(int argc, char **argv, const CliGlobal *g);
+int cli_checkpoint_main(int argc, char **argv, const CliGlobal *g);
+int cli_restore_main(int argc, char **argv, const CliGlobal *g);
 /* Internal: the cleanup a dead shim's keeper runs (docs/shim-protocol.md). */
 int cli_reap_main(int argc, char **argv, const CliGlobal *g);

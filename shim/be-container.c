@@ -87,6 +87,24 @@ _noreturn_ static void create_helper(Shim *s, int fd, bool start) {
         char buf[64];
 
         (void) shim_helper_capture_logs(&logfd);
+        if (s->cfg.restore) {
+                /* The checkpointed processes come back running; "go" has nothing left to release. */
+                RtRestoreOptions ro = {
+                        .id = s->cfg.container_id,
+                        .bundle = s->cfg.bundle,
+                        .image_path = s->cfg.restore,
+                        .detach = true,
+                        .ret_pty_master = &master,
+                        .ret_pid = &pid,
+                };
+                r = rt_restore(&ctx, &ro);
+                helper_reply(fd, pid, start && r >= 0, master, r, logfd);
+                if (r < 0 || start ||
+                    shim_recv_packet(fd, buf, sizeof buf, (int[SHIM_MAX_FDS]){}, SHIM_MAX_FDS, NULL) <= 0)
+                        _exit(r < 0);
+                helper_reply(fd, pid, true, -EBADF, 0, logfd);
+                _exit(0);
+        }
         r = start ? rt_run(&ctx, &o) : rt_create(&ctx, &o);
         if (r < 0) {
                 helper_reply(fd, 0, false, -EBADF, r, logfd);
@@ -208,7 +226,10 @@ static void on_master(Shim *s, ShimWatch *w, uint32_t events) {
 }
 
 static void on_main_exit(Shim *s, pid_t pid, int status, void *userdata) {
-        const char *reason = s->stop_requested ? "stopped" : WIFSIGNALED(status) ? "killed" : "exited";
+        const char *reason = s->checkpointing ? "checkpointed"
+                        : s->stop_requested   ? "stopped"
+                        : WIFSIGNALED(status) ? "killed"
+                                              : "exited";
 
         drain_master(s);
         shim_main_exited(s, exit_status_from_wait(status), reason);
@@ -355,6 +376,64 @@ static int container_exec(Shim *s, ShimClient *client, ShimExecRequest *req) {
         return 0;
 }
 
+typedef struct CkptHelper {
+        ShimWatch watch;
+        ShimClient *client;
+} CkptHelper;
+
+static void on_checkpoint_helper(Shim *s, ShimWatch *w, uint32_t events) {
+        CkptHelper *h = w->userdata;
+        _cleanup_free_ char *msg = NULL;
+        bool started;
+        int master = -EBADF, r;
+        pid_t pid;
+
+        r = read_helper_reply(w->fd, &pid, &started, &master, &msg);
+        safe_close(master);
+        shim_watch_remove(s, w);
+        safe_close(w->fd);
+        if (r < 0)
+                s->checkpointing = false; /* the instance runs on */
+        shim_checkpoint_done(s, h->client, r, msg);
+        free(h);
+}
+
+static int container_checkpoint(Shim *s, ShimClient *c, const char *image_path, bool leave_running) {
+        CkptHelper *h = calloc(1, sizeof *h);
+        pid_t pid;
+        int fd, r;
+
+        if (!h)
+                return -ENOMEM;
+        pid = shim_fork_helper(s, &fd);
+        if (pid < 0) {
+                free(h);
+                return pid;
+        }
+        if (pid == 0) {
+                RtContext ctx = { .state_root = s->cfg.state_root };
+                RtCheckpointOptions o = { .id = s->cfg.container_id,
+                                          .image_path = image_path,
+                                          .leave_running = leave_running };
+                int logfd = -EBADF;
+                (void) shim_helper_capture_logs(&logfd);
+                r = rt_checkpoint(&ctx, &o);
+                helper_reply(fd, 0, false, -EBADF, r, logfd);
+                _exit(r < 0);
+        }
+        (void) shim_child_watch(s, pid, NULL, NULL);
+        h->client = c;
+        r = shim_watch_add(s, &h->watch, fd, EPOLLIN, on_checkpoint_helper, h);
+        if (r < 0) {
+                safe_close(fd);
+                free(h);
+                return r;
+        }
+        /* The init's end during the dump is the checkpoint's, not an exit. */
+        s->checkpointing = !leave_running;
+        return 0;
+}
+
 static int container_stats(Shim *s, JsonWriter *w) {
         Container *c = ct(s);
         CgStats st = {};
@@ -438,6 +517,7 @@ const ShimBackendOps shim_backend_container = {
         .kill = container_kill,
         .exec = container_exec,
         .stats = container_stats,
+        .checkpoint = container_checkpoint,
         .input = container_input,
         .resize = container_resize,
         .free = container_free,

@@ -39,6 +39,7 @@ typedef enum ClientMode {
         MODE_WAIT,
         MODE_STOP,
         MODE_START,
+        MODE_CHECKPOINT,
 } ClientMode;
 
 struct ShimClient {
@@ -622,6 +623,42 @@ void shim_exec_started(Shim *s, ShimClient *c, pid_t pid, int master, int error,
         client_update(c);
 }
 
+static void op_checkpoint(ShimClient *c, JsonVal req) {
+        _cleanup_free_ char *err = NULL, *path = NULL;
+        bool leave;
+        int r;
+
+        if (want_string(req, "image_path", &path, &err) < 0 ||
+            want_bool(req, "leave_running", &leave, &err) < 0)
+                return reply_error(c, EINVAL, "%s", err);
+        if (!path || path[0] != '/')
+                return reply_error(c, EINVAL, "image_path: an absolute path is required");
+        if (c->shim->state != SHIM_STATE_RUNNING)
+                return reply_error(c, ESRCH, "the instance is %s", shim_state_to_string(c->shim->state));
+        if (!c->shim->backend->checkpoint)
+                return reply_error(
+                                c, EOPNOTSUPP, "checkpoints of %s instances are not supported",
+                                c->shim->backend->name);
+        r = c->shim->backend->checkpoint(c->shim, c, path, leave);
+        if (r < 0)
+                return reply_error(c, r, "checkpoint failed: %s", strerror(-r));
+        c->busy++;
+        c->mode = MODE_CHECKPOINT;
+}
+
+void shim_checkpoint_done(Shim *s, ShimClient *c, int error, const char *msg) {
+        c->busy--;
+        if (c->dead)
+                return;
+        if (error < 0)
+                reply_error(c, error, "%s", msg ?: strerror(ERRNO_VALUE(error)));
+        else {
+                reply_end(c, reply_begin(), NULL, 0);
+                c->mode = MODE_REPLIED;
+        }
+        client_update(c);
+}
+
 static void dispatch(ShimClient *c, const char *buf, size_t len, int *fds, size_t n_fds) {
         _cleanup_(json_freep) JsonVal req = NULL;
         _cleanup_free_ char *err = NULL;
@@ -654,6 +691,8 @@ static void dispatch(ShimClient *c, const char *buf, size_t len, int *fds, size_
                 return op_stats(c);
         if (streq(op, "logs"))
                 return op_logs(c, req);
+        if (streq(op, "checkpoint"))
+                return op_checkpoint(c, req);
         return reply_error(c, EOPNOTSUPP, "unknown op '%s'", op);
 }
 
@@ -791,7 +830,7 @@ void shim_clients_free_all(Shim *s) {
 
 bool shim_clients_idle(Shim *s) {
         for (ShimClient *c = s->clients; c; c = c->next)
-                if (!c->dead && (c->out || c->stream || c->mode == MODE_EXEC))
+                if (!c->dead && (c->out || c->stream || c->mode == MODE_EXEC || c->mode == MODE_CHECKPOINT))
                         return false;
         return true;
 }

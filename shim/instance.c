@@ -181,7 +181,7 @@ static int check_startable(ShimContext *c, const char *name) {
         }
 }
 
-int shim_instance_start_locked(ShimContext *c, const char *name) {
+static int start_locked(ShimContext *c, const char *name, const char *restore) {
         ShimStart st = { .ready_fd = -EBADF };
         int r;
 
@@ -191,10 +191,86 @@ int shim_instance_start_locked(ShimContext *c, const char *name) {
         r = check_startable(c, name);
         if (r >= 0) {
                 st.name = strdup(name);
-                r = st.name ? run_start(c, &st) : log_error_errno(ENOMEM, "Out of memory");
+                st.restore = restore ? strdup(restore) : NULL;
+                r = st.name && (!restore || st.restore) ? run_start(c, &st)
+                                                        : log_error_errno(ENOMEM, "Out of memory");
         }
         shim_start_done(&st);
         return r;
+}
+
+int shim_instance_start_locked(ShimContext *c, const char *name) {
+        return start_locked(c, name, NULL);
+}
+
+/* ------------------------------------------------------- checkpoint, restore */
+
+static char *checkpoint_dir(ShimContext *c, const char *name) {
+        _cleanup_free_ char *data = shim_data_dir(c, name);
+        return data ? path_join(data, "checkpoint") : NULL;
+}
+
+int shim_instance_checkpoint(ShimContext *c, const char *name, bool leave_running) {
+        _cleanup_close_ int lab_fd = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *dir = NULL, *req = NULL, *msg = NULL;
+        ShimDef d = {};
+        int r;
+
+        r = lock_for(c, name, &lab_fd, &fd);
+        if (r < 0)
+                return r;
+        r = load_def(c, name, &d);
+        if (r >= 0 && d.isolation != SHIM_ISOLATION_CONTAINER)
+                r = log_error_errno(
+                                SYNTHETIC_ERRNO(EOPNOTSUPP), "%s: checkpoints are for container instances",
+                                name);
+        shim_def_done(&d);
+        if (r < 0)
+                return r;
+        if (shim_live(c, name) != SHIM_LIVE_RUNNING)
+                return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "instance %s is not running", name);
+        dir = checkpoint_dir(c, name);
+        if (!dir ||
+            xasprintf(&req, "{\"op\":\"checkpoint\",\"image_path\":\"%s\",\"leave_running\":%s}", dir,
+                      leave_running ? "true" : "false") < 0)
+                return log_error_errno(ENOMEM, "Out of memory");
+        /* A new checkpoint replaces the last one. */
+        (void) rm_rf_at(AT_FDCWD, dir);
+        r = shim_request(c, name, req, NULL, &msg);
+        if (r < 0) /* The directory stays for CRIU's log; restore looks for a complete image set. */
+                return log_error_errno(r, "%s: %s", name, msg ?: strerror(-r));
+        if (!leave_running && (r = shim_wait_gone(c, name, 60 * 1000000ULL)) < 0)
+                return log_error_errno(r, "%s: the instance did not finish after its checkpoint: %m", name);
+        return 0;
+}
+
+int shim_instance_restore(ShimContext *c, const char *name) {
+        _cleanup_close_ int lab_fd = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *dir = NULL, *inventory = NULL;
+        int r;
+
+        r = lock_for(c, name, &lab_fd, &fd);
+        if (r < 0)
+                return r;
+        dir = checkpoint_dir(c, name);
+        if (!dir || !(inventory = path_join(dir, "inventory.img")))
+                return log_error_errno(ENOMEM, "Out of memory");
+        if (access(inventory, F_OK) < 0) {
+                ShimDef d = {};
+                r = load_def(c, name, &d);
+                shim_def_done(&d);
+                if (r < 0)
+                        return r;
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(ENOENT),
+                                "%s has no checkpoint ('aula checkpoint %s' makes one)", name, name);
+        }
+        r = start_locked(c, name, dir);
+        if (r < 0)
+                return r;
+        /* Its files went on from there: the checkpoint would not match them again. */
+        (void) rm_rf_at(AT_FDCWD, dir);
+        return 0;
 }
 
 int shim_instance_start(ShimContext *c, const char *name) {

@@ -217,7 +217,13 @@ static int generated_config(
         return 0;
 }
 
-static int write_run_json(ShimContext *c, const ShimDef *d, const char *run_dir, const char *stop_signal, bool start) {
+static int write_run_json(
+                ShimContext *c,
+                const ShimDef *d,
+                const char *run_dir,
+                const char *stop_signal,
+                const char *restore,
+                bool start) {
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         _cleanup_free_ char *data = shim_data_dir(c, d->name), *rt = path_join(run_dir, "rt"),
                             *cg = shim_cgroup_path(c, d->name), *text = NULL,
@@ -265,6 +271,8 @@ static int write_run_json(ShimContext *c, const ShimDef *d, const char *run_dir,
         jw_string(w, rt);
         jw_key(w, "cgroup");
         jw_string(w, cg);
+        jw_key(w, "restore");
+        jw_string(w, restore);
         jw_object_close(w);
         jw_object_close(w);
         r = json_writer_finish(w, &text, &len);
@@ -294,9 +302,16 @@ static int spawn_shim(ShimContext *c, const char *run_dir, int *ret_fd, pid_t *r
         posix_spawnattr_t attr;
         sigset_t none, dfl;
         char *argv[] = { (char *) "aula-shim", (char *) run_dir, NULL };
-        char *envp[] = { (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+        _cleanup_strv_free_ char **envp = NULL;
         int pair[2], r;
         pid_t pid;
+
+        /* A clean environment: PATH, and aula's own settings (AULA_CRIU, AULA_CGROUP_ROOT...). */
+        if (strv_extend(&envp, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+                return log_error_errno(ENOMEM, "Out of memory");
+        for (char **e = environ; e && *e; e++)
+                if (startswith(*e, "AULA_") && strv_extend(&envp, *e) < 0)
+                        return log_error_errno(ENOMEM, "Out of memory");
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return log_error_errno(errno, "socketpair: %m");
@@ -394,7 +409,7 @@ int shim_start_begin(ShimContext *c, ShimStart *st) {
                 log_error_errno(r, "Cannot create the network files of %s: %m", st->name);
                 goto fail_root;
         }
-        r = write_run_json(c, &st->def, run_dir, stop, !st->network);
+        r = write_run_json(c, &st->def, run_dir, stop, st->restore, !st->network);
         if (r < 0)
                 goto fail_root;
         r = spawn_shim(c, run_dir, &st->ready_fd, &st->pid);
@@ -557,5 +572,6 @@ void shim_start_done(ShimStart *st) {
         shim_def_done(&st->def);
         safe_close(st->ready_fd);
         free(st->message);
+        free(st->restore);
         *st = (ShimStart){ .ready_fd = -EBADF };
 }

@@ -135,7 +135,8 @@ int shim_run_config_load(const char *path, ShimRunConfig *ret, char **err) {
                 if ((r = req_string(ct, "id", "container", &c.container_id, err)) < 0 ||
                     (r = req_string(ct, "bundle", "container", &c.bundle, err)) < 0 ||
                     (r = req_string(ct, "state_root", "container", &c.state_root, err)) < 0 ||
-                    (r = opt_string(ct, "cgroup", "container", &c.cgroup, err)) < 0)
+                    (r = opt_string(ct, "cgroup", "container", &c.cgroup, err)) < 0 ||
+                    (r = opt_string(ct, "restore", "container", &c.restore, err)) < 0)
                         goto fail;
         } else if (streq(c.isolation, "vm")) {
                 JsonVal vm = json_get(root, "vm");
@@ -165,6 +166,7 @@ void shim_run_config_done(ShimRunConfig *c) {
         free(c->bundle);
         free(c->state_root);
         free(c->cgroup);
+        free(c->restore);
         free(c->kernel);
         free(c->initrd);
         free(c->cmdline);

@@ -111,6 +111,7 @@ typedef struct ShimStart {
         int error;
         char *message;
         uint64_t spawned_usec;
+        char *restore; /* a checkpoint to restore instead of starting afresh */
 } ShimStart;
 
 /* Prepare the run directory and spawn the shim; -errno with start->message set. */

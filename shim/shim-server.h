@@ -56,6 +56,7 @@ typedef struct ShimRunConfig {
         char *bundle;
         char *state_root;
         char *cgroup;
+        char *restore; /* a CRIU checkpoint to restore instead of starting afresh */
         /* vm */
         char *kernel, *initrd, *cmdline, *vsock, *tap, *agent;
         uint64_t memory;
@@ -94,6 +95,8 @@ typedef struct ShimBackendOps {
         /* Start a process; completion: shim_exec_started() (takes ownership of req's fds on success). */
         int (*exec)(Shim *s, ShimClient *c, ShimExecRequest *req);
         int (*stats)(Shim *s, JsonWriter *w);
+        /* Checkpoint into image_path (CRIU); without leave_running the instance ends (reason "checkpointed"). */
+        int (*checkpoint)(Shim *s, ShimClient *c, const char *image_path, bool leave_running);
         /* Console input; returns bytes taken (may be short, then -EAGAIN style back-pressure is the caller's). */
         ssize_t (*input)(Shim *s, const void *data, size_t len);
         int (*resize)(Shim *s, unsigned rows, unsigned cols);
@@ -129,6 +132,7 @@ struct Shim {
         struct ShimChild *children;
         struct ShimOrphan *orphans;
         bool stop_requested;
+        bool checkpointing; /* the main process's end is a checkpoint's, not an exit */
         bool kill_sent;
         bool quit;
         uint64_t quit_deadline;
@@ -161,6 +165,8 @@ void shim_console_output(Shim *s, const void *data, size_t len);
 void shim_console_writable(Shim *s);
 /* An exec started (pid > 0, tty master or -EBADF, passed to the client) or failed (error < 0, msg). */
 void shim_exec_started(Shim *s, ShimClient *c, pid_t pid, int master, int error, const char *msg);
+/* A checkpoint finished (error < 0: it failed, msg says why; the instance runs on). */
+void shim_checkpoint_done(Shim *s, ShimClient *c, int error, const char *msg);
 
 /* trim.c: unmap clean text and read-only data of our executable while idle. */
 int shim_trim_init(void);

@@ -146,6 +146,15 @@ int shim_instance_reset(ShimContext *c, const char *name, const char *snap, uint
 int shim_instance_snapshots(ShimContext *c, const char *name, char ***ret);
 
 /*
+ * Checkpoint a running container instance with CRIU (docs/criu.md) into
+ * DATA/instances/NAME/checkpoint: its processes, memory and terminal. Without
+ * leave_running the instance stops (exit reason "checkpointed"). restore brings
+ * the processes back where they were (once: the checkpoint is used up).
+ */
+int shim_instance_checkpoint(ShimContext *c, const char *name, bool leave_running);
+int shim_instance_restore(ShimContext *c, const char *name);
+
+/*
  * The cleanup of one run of an instance (`aula _reap`): kill what is left in
  * its cgroup, delete runtime state and cgroups, unmount its root, remove its
  * links, note a missing exit status, remove the run directory. lock_fd: the

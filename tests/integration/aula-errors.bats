@@ -150,3 +150,25 @@ assert_empty() {
         run -0 aula rm stopped1
         assert_empty
 }
+
+@test "checkpoint where CRIU fails: a clear message, the instance runs on; restore needs a checkpoint" {
+        # A stand-in for criu that always fails (this host's kernel and CRIU 3.17 do not get along
+        # anyway; the real thing is exercised by the runtime's tests in tests/vmhost).
+        printf '#!/bin/sh\nexit 1\n' >"$AULA_TEST_TMP/criu"
+        chmod +x "$AULA_TEST_TMP/criu"
+        run -0 aula create ck --image bb:1 --start
+        AULA_CRIU=$AULA_TEST_TMP/criu run -1 aula checkpoint ck
+        [[ "$output" == *"ck: Failed to checkpoint container"*"criu exited with status 1"* ]]
+        run -0 aula ls --format json
+        [ "$(jq -r '.[] | select(.name == "ck") | .state' <<<"$output")" = running ]
+        run -0 aula exec ck -- true
+        run -1 aula restore ck
+        [ "$output" = "aula: ck has no checkpoint ('aula checkpoint ck' makes one)" ]
+        run -1 aula checkpoint ghost
+        [ "$output" = "aula: no such instance: ghost" ]
+        run -0 aula stop -t 0 ck
+        run -1 aula checkpoint ck
+        [ "$output" = "aula: instance ck is not running" ]
+        run -0 aula rm ck
+        assert_empty
+}
