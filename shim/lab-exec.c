@@ -55,7 +55,6 @@ static int append_output(ShimLabResult *r, char **buf, size_t *len, int fd) {
 
 static int exec_start(ShimContext *c, const char *name, const char *req, ExecJob *j, ShimLabResult *res) {
         _cleanup_close_ int devnull = -EBADF;
-        _cleanup_free_ char *msg = NULL;
         int o[2] = { -EBADF, -EBADF }, e[2] = { -EBADF, -EBADF }, r;
 
         j->sock = j->out = j->err = -EBADF;

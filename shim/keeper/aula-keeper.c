@@ -93,7 +93,7 @@ void keeper_main(long *sp) {
         char **argv = (char **) (sp + 1), **envp = argv + argc + 1;
         char c;
         long n;
-        int fd;
+        int fd = -1;
 
         if (argc < 3 || (fd = parse_fd(argv[1])) < 0) {
                 say("aula-keeper: usage: aula-keeper FD CMD [ARG...]\n");
