@@ -7,6 +7,24 @@
 /* One line per verb family; other engineers add theirs here (create, start, lab, ...). */
 static const CliVerb verbs[] = {
         { "image", cli_image_main, "Import, pull, list, inspect, mount and remove images" },
+#ifdef AULA_HAVE_SHIM
+        { "create", cli_create_main, "Create an instance from an image" },
+        { "start", cli_start_main, "Start instances" },
+        { "stop", cli_stop_main, "Stop instances" },
+        { "restart", cli_restart_main, "Stop and start instances" },
+        { "rm", cli_rm_main, "Remove instances" },
+        { "ls", cli_ls_main, "List instances" },
+        { "exec", cli_exec_main, "Run a command in an instance" },
+        { "console", cli_console_main, "Attach to an instance's console" },
+        { "logs", cli_logs_main, "Print an instance's console log" },
+        { "stats", cli_stats_main, "Show CPU, memory, process and network use" },
+        { "snapshot", cli_snapshot_main, "Save an instance's files as a named snapshot" },
+        { "reset", cli_reset_main, "Put an instance's files back to the image or a snapshot" },
+        { "checkpoint", cli_checkpoint_main, "Save a running instance's processes (CRIU)" },
+        { "restore", cli_restore_main, "Start an instance from its checkpoint" },
+        { "lab", cli_lab_main, "Labs: one instance per student from one image" },
+        { "_reap", cli_reap_main, NULL },
+#endif
 };
 
 static void help(FILE *f) {
@@ -24,7 +42,8 @@ static void help(FILE *f) {
                 "\n"
                 "Commands:\n");
         FOREACH_ARRAY(v, verbs, ELEMENTSOF(verbs))
-                fprintf(f, "  %-10s %s\n", v->name, v->summary);
+                if (v->summary)
+                        fprintf(f, "  %-10s %s\n", v->name, v->summary);
         fprintf(f, "\nRun 'aula COMMAND --help' for the options of a command.\n");
 }
 

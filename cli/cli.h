@@ -23,3 +23,20 @@ typedef struct CliVerb {
 
 /* Verb families. */
 int cli_image_main(int argc, char **argv, const CliGlobal *g);
+int cli_create_main(int argc, char **argv, const CliGlobal *g);
+int cli_start_main(int argc, char **argv, const CliGlobal *g);
+int cli_stop_main(int argc, char **argv, const CliGlobal *g);
+int cli_restart_main(int argc, char **argv, const CliGlobal *g);
+int cli_rm_main(int argc, char **argv, const CliGlobal *g);
+int cli_ls_main(int argc, char **argv, const CliGlobal *g);
+int cli_exec_main(int argc, char **argv, const CliGlobal *g);
+int cli_console_main(int argc, char **argv, const CliGlobal *g);
+int cli_logs_main(int argc, char **argv, const CliGlobal *g);
+int cli_stats_main(int argc, char **argv, const CliGlobal *g);
+int cli_snapshot_main(int argc, char **argv, const CliGlobal *g);
+int cli_reset_main(int argc, char **argv, const CliGlobal *g);
+int cli_lab_main(int argc, char **argv, const CliGlobal *g);
+int cli_checkpoint_main(int argc, char **argv, const CliGlobal *g);
+int cli_restore_main(int argc, char **argv, const CliGlobal *g);
+/* Internal: the cleanup a dead shim's keeper runs (docs/shim-protocol.md). */
+int cli_reap_main(int argc, char **argv, const CliGlobal *g);

@@ -1,98 +1,130 @@
 #!/bin/bash
 # demo.sh - the main job: install dependencies, build, and show aula at work.
 #
-#   sudo ./contrib/demo.sh [--keep]
+#   sudo ./contrib/demo.sh [--keep] [--no-deps]
 #
-# Works offline. It builds a small OCI image from Debian's busybox-static,
-# imports it into a private aula store, gives five "students" an instance root
-# each (an overlay on the shared squashfs layers: nothing copied), runs their
-# containers with aula-runtime, execs into one, pauses and resumes it, breaks
-# one student's files and resets them, shows the figures, and cleans up.
-# --keep leaves the work directory (and its store) behind.
+# Works offline on Debian 12. It builds a small OCI image from Debian's
+# busybox-static, imports it, creates a lab of five students (one running
+# container each, made in parallel from the shared image: nothing copied),
+# runs a command in all of them, shows their resource use, lets a student break
+# their instance and resets it, switches the lab to exam mode, collects a file
+# from everyone, and removes everything again. Every command it runs is printed.
+#   --keep     leave the work directory (and the lab) behind
+#   --no-deps  skip contrib/install-deps.sh
 set -euo pipefail
 cd "$(dirname "$0")/.." || exit 1
 TOP=$(pwd)
-KEEP=0
-[ "${1:-}" = --keep ] && KEEP=1
+KEEP=0 DEPS=1
+for a in "$@"; do
+        case $a in
+        --keep) KEEP=1 ;;
+        --no-deps) DEPS=0 ;;
+        *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+        esac
+done
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { printf '\033[36m$ %s\033[0m\n' "$*"; "$@"; }
 [ "$(id -u)" = 0 ] || { echo "demo.sh: run as root (sudo ./contrib/demo.sh)" >&2; exit 1; }
 
-say "dependencies (contrib/install-deps.sh)"
-./contrib/install-deps.sh
+if [ "$DEPS" = 1 ]; then
+        say "dependencies (contrib/install-deps.sh)"
+        ./contrib/install-deps.sh
+fi
 
 say "build (meson + ninja into ./build)"
 [ -f build/build.ninja ] || meson setup build >/dev/null
-ninja -C build
+ninja -C build >/dev/null
+echo "built build/cli/aula and build/shim/aula-shim"
 
-AULA=$TOP/build/cli/aula
-RT=$TOP/build/cli/aula-runtime
+# A private data root, so the demo never touches /var/lib/aula; run-time state in /run.
 WORK=$(mktemp -d /tmp/aula-demo.XXXXXX)
-DATA=$WORK/data
-STATE=$WORK/run
-STUDENTS=(ana ben cai dan eva)
+export AULA_ROOT=$WORK/data
+export AULA_RUN_DIR=/run/aula-demo-${WORK##*.}
+mkdir -p "$AULA_ROOT"
+aula() { "$TOP/build/cli/aula" "$@"; }
 cleanup() {
-        local s
-        for s in "${STUDENTS[@]}"; do
-                "$RT" --root "$STATE" delete -f "$s" >/dev/null 2>&1 || true
-                "$AULA" --root "$DATA" image unmount "$WORK/inst/$s" >/dev/null 2>&1 || true
-        done
-        if [ "$KEEP" = 1 ]; then echo "demo.sh: kept $WORK"; else rm -rf "$WORK"; fi
+        set +e
+        if [ "$KEEP" = 1 ]; then
+                echo "demo.sh: kept $WORK (AULA_ROOT=$AULA_ROOT AULA_RUN_DIR=$AULA_RUN_DIR)"
+                return
+        fi
+        aula lab rm demo >/dev/null 2>&1
+        rm -rf "$WORK" "$AULA_RUN_DIR"
 }
 trap cleanup EXIT
 
 say "a demo image from Debian packages (busybox-static), packed as an OCI layout with umoci"
-"$TOP/tests/shared/make-bundle.sh" -c '' "$WORK/base" /bin/true >/dev/null
-tar -C "$WORK/base/rootfs" -cf "$WORK/rootfs.tar" .
+root=$WORK/rootfs
+mkdir -p "$root/bin" "$root/etc" "$root/root" "$root/tmp" "$root/proc" "$root/sys" "$root/dev"
+cp /bin/busybox "$root/bin/busybox"
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\n' >"$root/etc/group"
+echo "Welcome to the networks lab." >"$root/etc/motd"
+: >"$root/etc/hosts"
+: >"$root/etc/resolv.conf"
+chmod 1777 "$root/tmp"
 umoci init --layout "$WORK/layout" >/dev/null
 umoci new --image "$WORK/layout:demo" >/dev/null
-umoci raw add-layer --image "$WORK/layout:demo" "$WORK/rootfs.tar" >/dev/null
-umoci config --image "$WORK/layout:demo" --config.cmd /bin/sh \
-        --config.env PATH=/usr/sbin:/usr/bin:/sbin:/bin --config.workingdir /root >/dev/null
-du -sh "$WORK/rootfs.tar" | awk '{print "layer: " $1}'
+umoci insert --image "$WORK/layout:demo" "$root" / >/dev/null
+umoci config --image "$WORK/layout:demo" --config.cmd /bin/sh --config.env PATH=/bin \
+        --config.workingdir /root >/dev/null
+echo "an OCI image of $(du -sh "$root" | cut -f1), $(find "$root" | wc -l) files"
 
-say "import it (digests verified, the layer becomes one squashfs file)"
-run "$AULA" --root "$DATA" image import "$WORK/layout:demo" --name demo:1
-run "$AULA" --root "$DATA" image ls
+say "import it: digests verified, the layer becomes one squashfs file"
+run aula image import "$WORK/layout:demo" --name demo:1
+run aula image ls
 
-say "five students: an instance root and a container each"
+say "a lab of five students: one running container each, created in parallel"
+printf '# class 1A\nana\nben\ncai\ndan\neva\n' >"$WORK/students.txt"
+run cat "$WORK/students.txt"
 t0=$(date +%s%N)
-for s in "${STUDENTS[@]}"; do
-        "$AULA" --root "$DATA" image bundle demo:1 "$WORK/inst/$s" --hostname "$s" \
-                -- /bin/sh -c 'echo "$(hostname) is ready" > /root/status; exec sleep 100000' >/dev/null
-        "$RT" --root "$STATE" run -d --bundle "$WORK/inst/$s" "$s" </dev/null >/dev/null
-done
+run aula lab create demo --image demo:1 --students "$WORK/students.txt" --memory 128M --pids 100
 t1=$(date +%s%N)
-echo "5 instance roots + 5 containers in $(( (t1 - t0) / 1000000 )) ms"
-run "$RT" --root "$STATE" list
+echo "(created and started in $(((t1 - t0) / 1000000)) ms)"
+run aula lab show demo
 
-say "the teacher gets into one instance"
-run "$RT" --root "$STATE" exec ben /bin/sh -c 'hostname; cat /root/status; id; ps'
+say "the teacher runs a command in every instance at once"
+run aula lab exec demo -- sh -c 'echo "$(hostname): $(ip -4 -o addr show eth0 | awk "{print \$4}"), $(cat /etc/motd)"'
+run aula exec demo/ana -- ping -c 1 -W 2 eva
 
-say "pause and resume a student (cgroup freezer)"
-run "$RT" --root "$STATE" pause cai
-"$RT" --root "$STATE" state cai | jq -r '"cai is " + .status'
-run "$RT" --root "$STATE" resume cai
-"$RT" --root "$STATE" state cai | jq -r '"cai is " + .status'
+say "resource use (cgroups): CPU, memory against the 128 MiB limit, processes, network"
+run aula stats
 
-say "a student breaks their files; a reset gives them the image back"
-run "$RT" --root "$STATE" exec dan /bin/sh -c 'rm -rf /bin/busybox /root/status; echo broken > /etc/motd'
-"$RT" --root "$STATE" exec dan /bin/ls /bin/sh >/dev/null 2>&1 || echo "dan's /bin/sh is gone"
-"$RT" --root "$STATE" delete -f dan
-"$AULA" --root "$DATA" image unmount "$WORK/inst/dan"
-"$AULA" --root "$DATA" image bundle demo:1 "$WORK/inst/dan" --hostname dan \
-        -- /bin/sh -c 'echo "$(hostname) is ready" > /root/status; exec sleep 100000' >/dev/null
-"$RT" --root "$STATE" run -d --bundle "$WORK/inst/dan" dan </dev/null >/dev/null
-sleep 0.2
-run "$RT" --root "$STATE" exec dan /bin/sh -c 'cat /root/status; ls -l /bin/busybox'
+say "a student breaks their instance..."
+run aula exec demo/dan -- sh -c 'rm -f /bin/ls /bin/cat; echo "all mine now" > /etc/motd'
+run aula exec demo/dan -- ls / || echo "(dan's ls is gone)"
+say "...and a reset gives them the image's files back (the others keep theirs)"
+run aula exec demo/ana -- sh -c 'echo "ana was here" > /root/notes.txt'
+run aula lab reset demo dan
+run aula exec demo/dan -- sh -c 'ls /bin/ls; cat /etc/motd'
+run aula exec demo/ana -- cat /root/notes.txt
 
-say "what it costs: nothing copied, one shared squashfs layer"
-du -sh "$DATA/images" | awk '{print "store: " $1}'
-for s in "${STUDENTS[@]}"; do du -s "$WORK/inst/$s/upper" 2>/dev/null; done | awk '{t += $1} END {print "5 writable layers together: " t " KiB"}'
+say "exam mode: students reach only the teacher, not each other"
+run aula lab network demo exam
+run aula exec demo/ana -- ping -c 1 -W 1 eva || echo "(ana cannot reach eva during the exam)"
+run aula lab network demo isolated
 
-say "clean up"
-for s in "${STUDENTS[@]}"; do "$RT" --root "$STATE" delete -f "$s"; done
-run "$RT" --root "$STATE" list
+say "collect everyone's answers into one folder per student"
+run aula lab exec demo -- sh -c 'echo "answer of $(hostname): 42" > /root/answer.txt'
+run aula lab collect demo /root/answer.txt "$WORK/answers"
+run cat "$WORK/answers/ben/answer.txt"
+
+say "what it costs: one shared squashfs layer; each student's files are theirs alone"
+du -sh "$AULA_ROOT/images/layers" | awk '{ print "shared image layers: " $1 }'
+du -sck "$AULA_ROOT"/instances/demo/*/upper | tail -1 | awk '{ print "five writable layers together: " $1 " KiB" }'
+for p in $(pgrep -x aula-shim); do
+        grep -qF "$AULA_RUN_DIR/" "/proc/$p/cmdline" 2>/dev/null && awk '/^Rss:/ { print $2 }' "/proc/$p/smaps_rollup"
+done | awk '{ t += $1; n++ } END { if (n) printf "%d shims, %.0f KiB resident each\n", n, t / n }'
+
+if [ "$KEEP" = 1 ]; then
+        say "kept: the lab stays (AULA_ROOT=$AULA_ROOT AULA_RUN_DIR=$AULA_RUN_DIR build/cli/aula lab show demo)"
+        exit 0
+fi
+say "clean up: stop and remove the lab, its instances and its network"
+run aula lab rm demo
+run aula ls
+run aula image rm demo:1
 echo
-echo "demo.sh: done. Next: sudo ./contrib/check.sh runs the whole test suite."
+echo "demo.sh: done. Next: sudo ./contrib/check.sh runs the whole test suite; docs/aula.md is the manual."

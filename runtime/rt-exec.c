@@ -202,7 +202,8 @@ int rt_exec(const RtContext *ctx, const RtExecOptions *o) {
         RtCreateOptions copts = { .id = o->id,
                                   .preserve_fds = o->preserve_fds,
                                   .no_new_keyring = true,
-                                  .console_socket = o->console_socket };
+                                  .console_socket = o->console_socket,
+                                  .stdio = o->stdio };
         RtInit init = { .ctx = ctx, .opts = &copts, .sync_fd = -EBADF, .fifo_fd = -EBADF, .dmz_fd = -EBADF };
         int pair[2], r, joined;
         OciStatus st;

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Shared by lab.c and lab-exec.c. Internal to shim/. */
+
+#include "shim-lib.h"
+
+typedef struct LabDef {
+        char *name;
+        char *image;
+        char *image_digest;
+        ShimIsolation isolation;
+        ShimLimits limits;
+        char **env;
+        char **cmd;
+        ShimNetwork network;
+        char **students;
+        char *created;
+        bool complete;
+} LabDef;
+
+void lab_def_done(LabDef *d);
+/* Logs; -ENOENT as "no such lab". */
+int lab_def_load(ShimContext *c, const char *lab, LabDef *ret);
+int instance_name(const char *lab, const char *student, char **ret);
+int results_new(char **students, ShimLabResult **ret, size_t *ret_n);
+void result_fail(ShimLabResult *r, int error, const char *fmt, ...) _printf_(3, 4);
+int count_failed(const ShimLabResult *l, size_t n);
