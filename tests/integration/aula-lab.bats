@@ -7,6 +7,7 @@ load aula-lib
 
 setup_file() {
         aula_setup_file
+        [ -z "$AULA_SKIP_REASON" ] || return 0
         printf '# class 1A\nana\n\nbruno\r\n  carla  \ndiego\neva\n' >"$AULA_TEST_TMP/students.txt"
 }
 

@@ -77,6 +77,8 @@ build_busybox_image() {
 prerequisite_missing() {
         local c
         [ "$(id -u)" = 0 ] || { echo "needs root"; return; }
+        # Root in a user namespace (unshare -r) cannot add named network namespaces under /run/netns.
+        grep -qw 4294967295 /proc/self/uid_map || { echo "needs root in the initial user namespace (ip netns add)"; return; }
         [ -x "${AULA:-}" ] || { echo "AULA is not set"; return; }
         for c in umoci busybox jq python3 nsenter ip; do
                 command -v "$c" >/dev/null 2>&1 || { echo "$c is not installed"; return; }
