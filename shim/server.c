@@ -256,6 +256,9 @@ void shim_created(Shim *s, pid_t main_pid) {
         s->main_pid = main_pid;
         s->state = SHIM_STATE_CREATED;
         ready_send(s, "created", 0, NULL);
+        /* A stop asked for while creating (the starter went away) could not reach the init before. */
+        if (s->stop_requested)
+                (void) s->backend->kill(s, SIGKILL, true);
 }
 
 void shim_started(Shim *s) {
@@ -264,6 +267,8 @@ void shim_started(Shim *s) {
         ready_send(s, "running", 0, NULL);
         ready_close(s);
         shim_clients_instance_started(s, 0);
+        if (s->stop_requested)
+                (void) s->backend->kill(s, SIGKILL, true);
         /* Setup code (runtime, config parsing) ran in helpers; give back what the loop no longer needs. */
         (void) malloc_trim(0);
         if (shim_trim_init() > 0)
