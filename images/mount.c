@@ -115,6 +115,22 @@ bool img_layer_in_use(ImgStore *s, const char *name) {
 
 /* --------------------------------------------------------------- backends */
 
+/*
+ * Some backing file systems accept direct I/O at LOOP_CONFIGURE and fail every
+ * read later (a file on overlayfs over tmpfs before Linux 6.6: overlayfs says
+ * yes, tmpfs has no O_DIRECT). Read the first sector; on EIO turn direct I/O
+ * off (LOOP_SET_DIRECT_IO) and read again.
+ */
+static int loop_dio_works(int lfd) {
+        char sector[512];
+
+        if (pread(lfd, sector, sizeof sector, 0) >= 0)
+                return 0;
+        if (errno != EIO || ioctl(lfd, LOOP_SET_DIRECT_IO, 0UL) < 0)
+                return -EIO;
+        return pread(lfd, sector, sizeof sector, 0) >= 0 ? 0 : -EIO;
+}
+
 static int loop_attach(int file_fd, const char *label, char **ret_dev, int *ret_fd, char **error_msg) {
         _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
         bool dio = true;
@@ -140,6 +156,8 @@ static int loop_attach(int file_fd, const char *label, char **ret_dev, int *ret_
                         continue; /* raced with someone, or udev is late: try the next one */
                 snprintf((char *) cfg.info.lo_file_name, sizeof(cfg.info.lo_file_name), "%s", label);
                 if (ioctl(lfd, LOOP_CONFIGURE, &cfg) >= 0) {
+                        if (dio && loop_dio_works(lfd) < 0)
+                                return img_err(error_msg, -EIO, "cannot read %s through %s", label, dev);
                         *ret_dev = TAKE_PTR(dev);
                         *ret_fd = TAKE_FD(lfd);
                         return 0;
@@ -317,17 +335,19 @@ static int mount_overlay(
 
         fs = fsopen("overlay", FSOPEN_CLOEXEC);
         if (fs >= 0) {
-                /* lowerdir+ (Linux 6.8) appends one lower layer per call, uppermost first. */
+                /*
+                 * lowerdir+ (Linux 6.8) appends one lower layer per call, uppermost first. Before
+                 * 6.5 overlayfs parses its options only at FSCONFIG_CMD_CREATE (the legacy
+                 * context), so an unknown "lowerdir+" shows up there, as EINVAL, as well.
+                 */
                 bool ok = true;
                 for (size_t i = n; ok && i > 0; i--)
                         ok = fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", lowers[i - 1], 0) >= 0;
+                ok = ok && fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) >= 0 &&
+                                fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0) >= 0 &&
+                                (!userxattr || fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) >= 0) &&
+                                fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) >= 0;
                 if (ok) {
-                        if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
-                            fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
-                            (userxattr && fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) ||
-                            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                                return img_err(error_msg, -errno, "cannot set up the overlay for '%s': %m",
-                                               target);
                         mfd = fsmount(fs, FSMOUNT_CLOEXEC, 0);
                         if (mfd < 0 || move_mount(mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                                 return img_err(error_msg, -errno, "cannot mount the overlay at '%s': %m",
@@ -335,7 +355,7 @@ static int mount_overlay(
                         return 0;
                 }
                 if (errno != EINVAL)
-                        return img_err(error_msg, -errno, "cannot configure the overlay: %m");
+                        return img_err(error_msg, -errno, "cannot set up the overlay for '%s': %m", target);
         }
         /* Older kernels: one option string, limited to a page. */
         lowerdir = strdup("");

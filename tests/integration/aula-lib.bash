@@ -48,8 +48,14 @@ print("/aula/r-%08x" % h)' "$AULA_TEST_ROOT"
 }
 
 # build_busybox_image NAME[:TAG]: a one-layer OCI layout with every busybox applet, imported.
+# With AULA_TEST_LAYOUT (an OCI layout with ref "img", built outside, as the vmhost suite does:
+# umoci is slow under TCG) that one is imported instead.
 build_busybox_image() {
         local ref=$1 root layout a
+        if [ -n "${AULA_TEST_LAYOUT:-}" ]; then
+                aula image import "$AULA_TEST_LAYOUT:img" --name "$ref" -q >/dev/null
+                return
+        fi
         root=$(mktemp -d "$AULA_TEST_TMP/rootfs.XXXXXX")
         layout=$AULA_TEST_TMP/layout-$$
         mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root" "$root/home/student" "$root/proc" "$root/sys" \
@@ -91,6 +97,8 @@ aula_setup_file() {
         [ -z "$AULA_SKIP_REASON" ] || return 0
         AULA_TEST_ROOT=$(mktemp -d /tmp/aula-it.XXXXXX)
         AULA_TEST_TMP=$(mktemp -d /tmp/aula-it-tmp.XXXXXX)
+        # Where /tmp is itself an overlay (tests/vmhost), instance uppers need a file system of their own.
+        [ "${AULA_TEST_ROOT_TMPFS:-0}" = 1 ] && mount -t tmpfs -o mode=0711 aula-it "$AULA_TEST_ROOT"
         AULA_TEST_NETNS=aula-it-$$-${RANDOM}
         export AULA_TEST_ROOT AULA_TEST_TMP AULA_TEST_NETNS
         ip netns add "$AULA_TEST_NETNS"
@@ -124,6 +132,7 @@ aula_teardown_file() {
         for d in /sys/fs/cgroup/*"$cg" /sys/fs/cgroup"$cg"; do
                 [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
         done
+        mountpoint -q "$AULA_TEST_ROOT" && umount -l "$AULA_TEST_ROOT"
         rm -rf "$AULA_TEST_ROOT" "$AULA_TEST_TMP"
         [ -n "${AULA_TEST_NETNS:-}" ] && ip netns del "$AULA_TEST_NETNS" 2>/dev/null
         return 0
