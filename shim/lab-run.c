@@ -125,13 +125,7 @@ static void fault_point(size_t started) {
  * side (mounting the root, writing the bundle) runs here one after another
  * while the shims, each its own process, create their containers in parallel.
  */
-int lab_start_many(
-                ShimContext *c,
-                const char *lab,
-                char **students,
-                ShimLabResult *res,
-                ShimProgressFn fn,
-                void *ud) {
+int lab_start_many(ShimContext *c, const char *lab, char **students, ShimLabResult *res, ShimProgressFn fn, void *ud) {
         Batch b = { .c = c, .n = strv_length(students), .fn = fn, .ud = ud, .what = "start" };
         uint64_t deadline;
         size_t next = 0;

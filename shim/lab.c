@@ -253,25 +253,7 @@ static int lab_def_save(ShimContext *c, const LabDef *d) {
         jw_object_open(w);
         jw_key(w, "name");
         jw_string(w, d->name);
-        jw_key(w, "image");
-        jw_string(w, d->image);
-        jw_key(w, "image_digest");
-        jw_string(w, d->image_digest);
-        jw_key(w, "isolation");
-        jw_string(w, shim_isolation_to_string(d->isolation));
-        jw_key(w, "cpus_milli");
-        jw_uint(w, d->limits.cpus_milli);
-        jw_key(w, "memory");
-        jw_uint(w, d->limits.memory);
-        jw_key(w, "pids");
-        jw_uint(w, d->limits.pids);
-        jw_key(w, "env");
-        jw_strv(w, d->env);
-        jw_key(w, "cmd");
-        if (d->cmd)
-                jw_strv(w, d->cmd);
-        else
-                jw_null(w);
+        shim_jw_recipe(w, d->image, d->image_digest, d->isolation, &d->limits, d->env, d->cmd);
         jw_key(w, "network");
         jw_string(w, shim_network_to_string(d->network));
         jw_key(w, "students");
@@ -416,10 +398,9 @@ static int ensure_network(ShimContext *c, const LabDef *d) {
 
 int shim_lab_create(ShimContext *c, const char *lab, const ShimLabOptions *o, ShimLabResult **ret, size_t *ret_n) {
         _cleanup_close_ int lock = -EBADF, names = -EBADF;
-        _cleanup_free_ char *digest = NULL, *msg = NULL, *path = NULL;
+        _cleanup_free_ char *digest = NULL, *path = NULL;
         ShimLabResult *res = NULL;
         LabDef d = {};
-        ImgStore *store;
         size_t n = 0;
         char buf[64];
         int r;
@@ -436,15 +417,9 @@ int shim_lab_create(ShimContext *c, const char *lab, const ShimLabOptions *o, Sh
         r = shim_limits_check(&o->limits);
         if (r < 0)
                 return r;
-        r = shim_store(c, &store);
+        r = shim_image_resolve(c, o->image, &digest);
         if (r < 0)
                 return r;
-        r = img_resolve(store, o->image, &digest, &msg);
-        if (r == -ENOENT)
-                return log_error_errno(
-                                SYNTHETIC_ERRNO(ENOENT), "unknown image '%s' (see 'aula image ls')", o->image);
-        if (r < 0)
-                return log_error_errno(r, "image '%s': %s", o->image, msg ?: strerror(-r));
         r = shim_lock_lab(c, lab, LOCK_EX, &lock);
         if (r < 0)
                 return r;

@@ -45,6 +45,15 @@ void shim_def_done(ShimDef *d);
 /* -ENOENT (not logged) when there is no such instance. */
 int shim_def_load(ShimContext *c, const char *name, ShimDef *ret);
 int shim_def_save(ShimContext *c, const ShimDef *d);
+/* The keys an instance definition and a lab definition share (what instances are made from), in order. */
+void shim_jw_recipe(
+                JsonWriter *w,
+                const char *image,
+                const char *image_digest,
+                ShimIsolation isolation,
+                const ShimLimits *limits,
+                char **env,
+                char **cmd);
 
 /* Paths (malloc'd; NULL on OOM). */
 char *shim_data_dir(const ShimContext *c, const char *name);
@@ -58,6 +67,8 @@ int shim_cgroup_rmdir(const ShimContext *c, const char *name);
 int shim_name_split(const char *name, char **ret_lab, char **ret_student);
 
 int shim_store(ShimContext *c, ImgStore **ret);
+/* Resolve an image reference in the store to its manifest digest; logs ("unknown image" for -ENOENT). */
+int shim_image_resolve(ShimContext *c, const char *image, char **ret_digest);
 
 /*
  * flock path (created if missing) with op (LOCK_EX / LOCK_SH), waiting at
@@ -70,6 +81,11 @@ int shim_lock_instance(ShimContext *c, const char *name, int *ret_fd);
 int shim_lock_names(ShimContext *c, int *ret_fd);
 /* A lab's lock: exclusive for lab-wide changes, shared for instance operations within it. */
 int shim_lock_lab(ShimContext *c, const char *lab, int op, int *ret_fd);
+/*
+ * Lock an instance (a student's lab shared first) and check that its definition exists
+ * ("no such instance" for -ENOENT). Logs.
+ */
+int shim_lock_existing(ShimContext *c, const char *name, int *ret_lab_fd, int *ret_inst_fd);
 
 /* Run-time state of an instance, from its run directory and shim. */
 typedef enum ShimLive {
