@@ -145,6 +145,9 @@ int shim_instance_remove_locked(ShimContext *c, const char *name);
 /* Remove the definition and files of a stopped instance (names lock held). */
 int shim_instance_purge(ShimContext *c, const char *name);
 
+/* prepare.c: the run.json key "reap", the command the keeper runs when the shim dies (`aula _reap`). */
+void shim_jw_reap(JsonWriter *w, const ShimContext *c, const char *name);
+
 /* prepare-vm.c: run.json of a VM instance (and its disks, its tap); its writable disk. */
 int shim_vm_prepare(ShimContext *c, ShimStart *st, const char *run_dir);
 int shim_vm_scratch(ShimContext *c, const char *name, char **ret);
