@@ -9,43 +9,12 @@
 #include "common.h"
 #include "images.h"
 
-typedef enum OutFormat {
-        OUT_TABLE,
-        OUT_JSON,
-} OutFormat;
-
 typedef struct ImageCmd {
         const char *name;
         int (*run)(int argc, char **argv, const CliGlobal *g);
         const char *usage;
         const char *summary;
 } ImageCmd;
-
-static int parse_format(const char *s, OutFormat *ret) {
-        if (streq(s, "json"))
-                *ret = OUT_JSON;
-        else if (streq(s, "table"))
-                *ret = OUT_TABLE;
-        else
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "unknown format '%s' (json or table)", s);
-        return 0;
-}
-
-static const char *format_bytes(char *buf, size_t n, uint64_t v) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-        double d = (double) v;
-        size_t u = 0;
-
-        while (d >= 1024 && u + 1 < ELEMENTSOF(units)) {
-                d /= 1024;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, n, "%" PRIu64 " B", v);
-        else
-                snprintf(buf, n, "%.1f %s", d, units[u]);
-        return buf;
-}
 
 static const char *short_id(const char *digest) {
         static char buf[13];
@@ -98,10 +67,10 @@ static void draw(Bars *b, const ImgProgress *p, const char *state) {
         if (state)
                 fprintf(stderr, "%s", state);
         else if (p->total > 0)
-                fprintf(stderr, "[%s] %s / %s", bar, format_bytes(done, sizeof(done), p->done),
-                        format_bytes(total, sizeof(total), p->total));
+                fprintf(stderr, "[%s] %s / %s", bar, cli_format_bytes(done, sizeof(done), p->done),
+                        cli_format_bytes(total, sizeof(total), p->total));
         else
-                fprintf(stderr, "%s", format_bytes(done, sizeof(done), p->done));
+                fprintf(stderr, "%s", cli_format_bytes(done, sizeof(done), p->done));
 }
 
 static void on_progress(const ImgProgress *p, void *userdata) {
@@ -129,7 +98,7 @@ static void on_progress(const ImgProgress *p, void *userdata) {
         case IMG_PROGRESS_DONE:
                 fprintf(stderr, "%s%s %u/%u %-12s done (%s)\n", b->drawn ? "\r\033[K" : "", p->what,
                         p->index + 1, MAX(p->count, p->index + 1), p->digest ? short_id(p->digest) : "",
-                        format_bytes(size, sizeof(size), p->done));
+                        cli_format_bytes(size, sizeof(size), p->done));
                 b->drawn = false;
                 break;
         case IMG_PROGRESS_CACHED:
@@ -151,13 +120,6 @@ static void on_progress(const ImgProgress *p, void *userdata) {
 }
 
 /* -------------------------------------------------------------- results */
-
-static void print_json(JsonWriter *w) {
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        if (json_writer_finish(w, &text, &len) >= 0)
-                printf("%s\n", text);
-}
 
 static void jw_info(JsonWriter *w, const ImgInfo *i, bool full) {
         jw_object_open(w);
@@ -217,7 +179,7 @@ static void jw_info(JsonWriter *w, const ImgInfo *i, bool full) {
         jw_object_close(w);
 }
 
-static int report_imported(ImgStore *s, const char *digest, OutFormat fmt) {
+static int report_imported(ImgStore *s, const char *digest, bool json) {
         _cleanup_(img_info_freep) ImgInfo *info = NULL;
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         char *msg = NULL;
@@ -226,11 +188,11 @@ static int report_imported(ImgStore *s, const char *digest, OutFormat fmt) {
         r = img_inspect(s, digest, &info, &msg);
         if (r < 0)
                 return fail(r, msg, NULL);
-        if (fmt == OUT_JSON) {
+        if (json) {
                 if (json_writer_new(true, &w) < 0)
                         return log_error_errno(SYNTHETIC_ERRNO(ENOMEM), "out of memory");
                 jw_info(w, info, false);
-                print_json(w);
+                cli_print_json(w);
                 return 0;
         }
         printf("%s\n", info->digest);
@@ -281,6 +243,37 @@ static const char import_options[] =
                 "  --no-devices          refuse device nodes in layers even as root\n"
                 "  -h, --help            show this help\n";
 
+/* The options import and pull share. */
+typedef struct FetchArgs {
+        const char *name;
+        const char *platform;
+        bool json;
+        unsigned flags; /* ImgStore flags */
+        Bars bars;
+} FetchArgs;
+
+/* One option of getopt_long(): 1 when it is one of FetchArgs', 0 when not, -EINVAL for a bad value. */
+static int parse_fetch_option(int c, FetchArgs *a) {
+        switch (c) {
+        case 'n':
+                a->name = optarg;
+                return 1;
+        case 'p':
+                a->platform = optarg;
+                return 1;
+        case 'f':
+                return cli_parse_format(optarg, &a->json) < 0 ? -EINVAL : 1;
+        case 'q':
+                a->bars.quiet = true;
+                return 1;
+        case 'D':
+                a->flags |= IMG_STORE_NO_DEVICES;
+                return 1;
+        default:
+                return 0;
+        }
+}
+
 static int cmd_import(int argc, char **argv, const CliGlobal *g) {
         static const struct option opts[] = {
                 { "name", required_argument, NULL, 'n' },
@@ -293,44 +286,32 @@ static int cmd_import(int argc, char **argv, const CliGlobal *g) {
         };
         _cleanup_(img_store_freep) ImgStore *s = NULL;
         _cleanup_free_ char *digest = NULL;
-        Bars bars = { .tty = isatty(STDERR_FILENO) };
-        ImgImportOptions o = { .progress = on_progress, .userdata = &bars };
-        OutFormat fmt = OUT_TABLE;
-        unsigned flags = 0;
+        FetchArgs a = { .bars.tty = isatty(STDERR_FILENO) };
         char *msg = NULL;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "hq", opts, NULL)) >= 0)
-                switch (c) {
-                case 'n':
-                        o.name = optarg;
-                        break;
-                case 'p':
-                        o.platform = optarg;
-                        break;
-                case 'f':
-                        if (parse_format(optarg, &fmt) < 0)
-                                return 2;
-                        break;
-                case 'q':
-                        bars.quiet = true;
-                        break;
-                case 'D':
-                        flags |= IMG_STORE_NO_DEVICES;
-                        break;
-                case 'h':
-                        return usage(&commands[0], import_options, false);
-                default:
-                        return usage(&commands[0], import_options, true);
-                }
+        while ((c = getopt_long(argc, argv, "hq", opts, NULL)) >= 0) {
+                r = parse_fetch_option(c, &a);
+                if (r < 0)
+                        return 2;
+                if (r == 0)
+                        return usage(&commands[0], import_options, c != 'h');
+        }
         if (optind + 1 != argc)
                 return usage(&commands[0], import_options, true);
-        if (open_store(g, flags, &s) < 0)
+        if (open_store(g, a.flags, &s) < 0)
                 return 1;
-        r = img_import(s, argv[optind], &o, &digest, &msg);
+        r = img_import(s, argv[optind],
+                       &(ImgImportOptions){
+                                       .name = a.name,
+                                       .platform = a.platform,
+                                       .progress = on_progress,
+                                       .userdata = &a.bars,
+                       },
+                       &digest, &msg);
         if (r < 0)
                 return fail(r, msg, "import failed"), 1;
-        return report_imported(s, digest, fmt) < 0 ? 1 : 0;
+        return report_imported(s, digest, a.json) < 0 ? 1 : 0;
 }
 
 static const char pull_options[] =
@@ -365,21 +346,18 @@ static int cmd_pull(int argc, char **argv, const CliGlobal *g) {
         };
         _cleanup_(img_store_freep) ImgStore *s = NULL;
         _cleanup_free_ char *digest = NULL;
-        Bars bars = { .tty = isatty(STDERR_FILENO) };
-        ImgPullOptions o = { .progress = on_progress, .userdata = &bars };
-        OutFormat fmt = OUT_TABLE;
-        unsigned flags = 0;
+        FetchArgs a = { .bars.tty = isatty(STDERR_FILENO) };
+        ImgPullOptions o = { .progress = on_progress, .userdata = &a.bars };
         char *msg = NULL;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "hq", opts, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hq", opts, NULL)) >= 0) {
+                r = parse_fetch_option(c, &a);
+                if (r < 0)
+                        return 2;
+                if (r > 0)
+                        continue;
                 switch (c) {
-                case 'n':
-                        o.name = optarg;
-                        break;
-                case 'p':
-                        o.platform = optarg;
-                        break;
                 case 'a':
                         o.auth_file = optarg;
                         break;
@@ -402,29 +380,22 @@ static int cmd_pull(int argc, char **argv, const CliGlobal *g) {
                                                        optarg),
                                        2;
                         break;
-                case 'f':
-                        if (parse_format(optarg, &fmt) < 0)
-                                return 2;
-                        break;
-                case 'q':
-                        bars.quiet = true;
-                        break;
-                case 'D':
-                        flags |= IMG_STORE_NO_DEVICES;
-                        break;
                 case 'h':
                         return usage(&commands[1], pull_options, false);
                 default:
                         return usage(&commands[1], pull_options, true);
                 }
+        }
         if (optind + 1 != argc)
                 return usage(&commands[1], pull_options, true);
-        if (open_store(g, flags, &s) < 0)
+        if (open_store(g, a.flags, &s) < 0)
                 return 1;
+        o.name = a.name;
+        o.platform = a.platform;
         r = img_pull(s, argv[optind], &o, &digest, &msg);
         if (r < 0)
                 return fail(r, msg, "pull failed"), 1;
-        return report_imported(s, digest, fmt) < 0 ? 1 : 0;
+        return report_imported(s, digest, a.json) < 0 ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------- listing */
@@ -433,7 +404,7 @@ static const char format_only_options[] = "  --format json|table   output format
                                           "  -h, --help            show this help\n";
 
 /* Parse just --format and --help; returns >0 to exit with that status-1. */
-static int parse_simple(int argc, char **argv, const ImageCmd *cmd, OutFormat *fmt) {
+static int parse_simple(int argc, char **argv, const ImageCmd *cmd, bool *json) {
         static const struct option opts[] = {
                 { "format", required_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
@@ -444,7 +415,7 @@ static int parse_simple(int argc, char **argv, const ImageCmd *cmd, OutFormat *f
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
                 case 'f':
-                        if (parse_format(optarg, fmt) < 0)
+                        if (cli_parse_format(optarg, json) < 0)
                                 return 3;
                         break;
                 case 'h':
@@ -470,12 +441,12 @@ static int cmd_ls(int argc, char **argv, const CliGlobal *g) {
         _cleanup_(img_store_freep) ImgStore *s = NULL;
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         ImgInfo **l = NULL;
-        OutFormat fmt = OUT_TABLE;
+        bool json = false;
         size_t n = 0;
         char *msg = NULL;
         int r;
 
-        r = parse_simple(argc, argv, &commands[2], &fmt);
+        r = parse_simple(argc, argv, &commands[2], &json);
         if (r > 0)
                 return r - 1;
         if (optind != argc)
@@ -485,22 +456,22 @@ static int cmd_ls(int argc, char **argv, const CliGlobal *g) {
         r = img_list(s, &l, &n, &msg);
         if (r < 0)
                 return fail(r, msg, NULL), 1;
-        if (fmt == OUT_JSON) {
+        if (json) {
                 if (json_writer_new(true, &w) < 0)
                         return 1;
                 jw_array_open(w);
                 for (size_t i = 0; i < n; i++)
                         jw_info(w, l[i], false);
                 jw_array_close(w);
-                print_json(w);
+                cli_print_json(w);
         } else {
                 printf("%-40s %-16s %-12s %-10s %-10s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED",
                        "SIZE", "SQUASHFS");
                 for (size_t i = 0; i < n; i++) {
                         char repo[256], tag[130], size[32], sq[32], created[11];
                         snprintf(created, sizeof(created), "%s", l[i]->created ?: "-");
-                        format_bytes(size, sizeof(size), l[i]->size);
-                        format_bytes(sq, sizeof(sq), l[i]->squashfs_size);
+                        cli_format_bytes(size, sizeof(size), l[i]->size);
+                        cli_format_bytes(sq, sizeof(sq), l[i]->squashfs_size);
                         if (!l[i]->names[0])
                                 printf("%-40s %-16s %-12s %-10s %-10s %s\n", "<none>", "<none>",
                                        short_id(l[i]->digest), created, size, sq);
@@ -529,7 +500,7 @@ static int cmd_inspect(int argc, char **argv, const CliGlobal *g) {
         _cleanup_(img_info_freep) ImgInfo *info = NULL;
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         _cleanup_free_ char *cfg = NULL;
-        OutFormat fmt = OUT_JSON;
+        bool json = true;
         bool config = false;
         size_t len;
         char *msg = NULL;
@@ -541,7 +512,7 @@ static int cmd_inspect(int argc, char **argv, const CliGlobal *g) {
                         config = true;
                         break;
                 case 'f':
-                        if (parse_format(optarg, &fmt) < 0)
+                        if (cli_parse_format(optarg, &json) < 0)
                                 return 2;
                         break;
                 case 'h':
@@ -566,24 +537,24 @@ static int cmd_inspect(int argc, char **argv, const CliGlobal *g) {
         if (json_writer_new(true, &w) < 0)
                 return 1;
         jw_info(w, info, true);
-        print_json(w);
+        cli_print_json(w);
         return 0;
 }
 
 static int cmd_rm(int argc, char **argv, const CliGlobal *g) {
         _cleanup_(img_store_freep) ImgStore *s = NULL;
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
-        OutFormat fmt = OUT_TABLE;
+        bool json = false;
         int r, ret = 0;
 
-        r = parse_simple(argc, argv, &commands[4], &fmt);
+        r = parse_simple(argc, argv, &commands[4], &json);
         if (r > 0)
                 return r - 1;
         if (optind >= argc)
                 return usage(&commands[4], format_only_options, true);
         if (open_store(g, 0, &s) < 0)
                 return 1;
-        if (fmt == OUT_JSON) {
+        if (json) {
                 if (json_writer_new(true, &w) < 0)
                         return 1;
                 jw_array_open(w);
@@ -609,7 +580,7 @@ static int cmd_rm(int argc, char **argv, const CliGlobal *g) {
         }
         if (w) {
                 jw_array_close(w);
-                print_json(w);
+                cli_print_json(w);
         }
         return ret;
 }
@@ -617,12 +588,12 @@ static int cmd_rm(int argc, char **argv, const CliGlobal *g) {
 static int cmd_gc(int argc, char **argv, const CliGlobal *g) {
         _cleanup_(img_store_freep) ImgStore *s = NULL;
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
-        OutFormat fmt = OUT_TABLE;
+        bool json = false;
         ImgGcStats st;
         char *msg = NULL, freed[32];
         int r;
 
-        r = parse_simple(argc, argv, &commands[5], &fmt);
+        r = parse_simple(argc, argv, &commands[5], &json);
         if (r > 0)
                 return r - 1;
         if (optind != argc)
@@ -632,7 +603,7 @@ static int cmd_gc(int argc, char **argv, const CliGlobal *g) {
         r = img_gc(s, &st, &msg);
         if (r < 0)
                 return fail(r, msg, NULL), 1;
-        if (fmt == OUT_JSON) {
+        if (json) {
                 if (json_writer_new(true, &w) < 0)
                         return 1;
                 jw_object_open(w);
@@ -647,21 +618,21 @@ static int cmd_gc(int argc, char **argv, const CliGlobal *g) {
                 jw_key(w, "bytesFreed");
                 jw_uint(w, st.bytes_freed);
                 jw_object_close(w);
-                print_json(w);
+                cli_print_json(w);
         } else
                 printf("Removed %" PRIu64 " blobs, %" PRIu64 " layers and %" PRIu64 " leftovers; freed %s\n",
                        st.blobs_removed, st.layers_removed, st.tmp_removed,
-                       format_bytes(freed, sizeof(freed), st.bytes_freed));
+                       cli_format_bytes(freed, sizeof(freed), st.bytes_freed));
         return 0;
 }
 
 static int cmd_tag(int argc, char **argv, const CliGlobal *g) {
         _cleanup_(img_store_freep) ImgStore *s = NULL;
-        OutFormat fmt = OUT_TABLE;
+        bool json = false;
         char *msg = NULL;
         int r;
 
-        r = parse_simple(argc, argv, &commands[6], &fmt);
+        r = parse_simple(argc, argv, &commands[6], &json);
         if (r > 0)
                 return r - 1;
         if (optind + 2 != argc)
@@ -725,11 +696,11 @@ static int cmd_mount(int argc, char **argv, const CliGlobal *g) {
 
 static int cmd_unmount(int argc, char **argv, const CliGlobal *g) {
         _cleanup_(img_store_freep) ImgStore *s = NULL;
-        OutFormat fmt = OUT_TABLE;
+        bool json = false;
         char *msg = NULL;
         int r;
 
-        r = parse_simple(argc, argv, &commands[8], &fmt);
+        r = parse_simple(argc, argv, &commands[8], &json);
         if (r > 0)
                 return r - 1;
         if (optind + 1 != argc)

@@ -49,39 +49,28 @@ int cli_parse_limit(int opt, const char *arg, ShimLimits *l) {
         return -EINVAL;
 }
 
-const char *cli_format_bytes(char *buf, size_t n, uint64_t v) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-        double d = (double) v;
-        size_t u = 0;
-
-        if (v == UINT64_MAX)
-                return "-";
-        while (d >= 1024 && u + 1 < ELEMENTSOF(units)) {
-                d /= 1024;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, n, "%" PRIu64 " B", v);
-        else
-                snprintf(buf, n, "%.1f %s", d, units[u]);
-        return buf;
-}
-
-int cli_split_dashdash(int argc, char **argv) {
-        for (int i = 1; i < argc; i++)
-                if (streq(argv[i], "--"))
-                        return i;
-        return argc;
-}
-
-void cli_print_json(JsonWriter *w) {
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        if (json_writer_finish(w, &text, &len) >= 0)
-                printf("%s\n", text);
-}
-
 /* ------------------------------------------------------------------ create */
+
+int cli_parse_recipe_option(int c, const char **image, ShimIsolation *isolation, ShimLimits *limits, char ***env) {
+        switch (c) {
+        case 'I':
+                *image = optarg;
+                return 1;
+        case 'i':
+                *isolation = shim_isolation_from_string(optarg);
+                if (*isolation < 0)
+                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--isolation: container or vm");
+                return 1;
+        case 'C':
+        case 'm':
+        case 'P':
+                return cli_parse_limit(c, optarg, limits) < 0 ? -EINVAL : 1;
+        case 'e':
+                return strv_extend(env, optarg) < 0 ? -ENOMEM : 1;
+        default:
+                return 0;
+        }
+}
 
 static const char create_usage[] = "create NAME --image IMAGE [OPTIONS] [-- COMMAND [ARG...]]";
 static const char create_options[] = "  --image IMAGE          image to make the instance from (required)\n"
@@ -111,28 +100,13 @@ int cli_create_main(int argc, char **argv, const CliGlobal *g) {
 
         /* Everything after "--" is the command; options and NAME may come in any order before it. */
         int dash = cli_split_dashdash(argc, argv);
-        while ((c = getopt_long(dash, argv, "hm:e:", opts, NULL)) >= 0)
+        while ((c = getopt_long(dash, argv, "hm:e:", opts, NULL)) >= 0) {
+                r = cli_parse_recipe_option(c, &o.image, &o.isolation, &o.limits, &env);
+                if (r < 0)
+                        return r == -ENOMEM ? 1 : 2;
+                if (r > 0)
+                        continue;
                 switch (c) {
-                case 'I':
-                        o.image = optarg;
-                        break;
-                case 'i':
-                        o.isolation = shim_isolation_from_string(optarg);
-                        if (o.isolation < 0)
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
-                                                       "--isolation: container or vm"),
-                                       2;
-                        break;
-                case 'C':
-                case 'm':
-                case 'P':
-                        if (cli_parse_limit(c, optarg, &o.limits) < 0)
-                                return 2;
-                        break;
-                case 'e':
-                        if (strv_extend(&env, optarg) < 0)
-                                return 1;
-                        break;
                 case 'L':
                         lab = optarg;
                         break;
@@ -144,6 +118,7 @@ int cli_create_main(int argc, char **argv, const CliGlobal *g) {
                 default:
                         return cli_usage(create_usage, create_options, true);
                 }
+        }
         if (optind + 1 != dash)
                 return cli_usage(create_usage, create_options, true);
         name = argv[optind];
@@ -326,10 +301,8 @@ int cli_ls_main(int argc, char **argv, const CliGlobal *g) {
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
                 case 'F':
-                        if (!streq(optarg, "json") && !streq(optarg, "table"))
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "unknown format '%s'", optarg),
-                                       2;
-                        json = streq(optarg, "json");
+                        if (cli_parse_format(optarg, &json) < 0)
+                                return 2;
                         break;
                 case 'L':
                         lab = optarg;
@@ -499,6 +472,48 @@ int cli_logs_main(int argc, char **argv, const CliGlobal *g) {
 
 /* ------------------------------------------------------------------- stats */
 
+/* A limit in JSON: null for none (UINT64_MAX). */
+static void jw_limit(JsonWriter *w, uint64_t v) {
+        if (v == UINT64_MAX)
+                jw_null(w);
+        else
+                jw_uint(w, v);
+}
+
+static void jw_stats(JsonWriter *w, const char *name, const ShimStats *s) {
+        jw_object_open(w);
+        jw_key(w, "name");
+        jw_string(w, name);
+        jw_key(w, "cpu_usec");
+        jw_uint(w, s->cpu_usec);
+        jw_key(w, "memory_bytes");
+        jw_uint(w, s->memory_bytes);
+        jw_key(w, "memory_limit");
+        jw_limit(w, s->memory_limit);
+        jw_key(w, "pids");
+        jw_uint(w, s->pids);
+        jw_key(w, "pids_limit");
+        jw_limit(w, s->pids_limit);
+        jw_key(w, "net_rx_bytes");
+        jw_uint(w, s->net_rx_bytes);
+        jw_key(w, "net_tx_bytes");
+        jw_uint(w, s->net_tx_bytes);
+        jw_object_close(w);
+}
+
+static void print_stats_row(const char *name, const ShimStats *s) {
+        char a[32], b[32], rx[32], tx[32], pl[24];
+
+        if (s->pids_limit == UINT64_MAX)
+                strcpy(pl, "-");
+        else
+                snprintf(pl, sizeof pl, "%" PRIu64, s->pids_limit);
+        printf("%-24s %10.2f %12s %12s %7" PRIu64 " %7s %12s %12s\n", name, (double) s->cpu_usec / 1e6,
+               cli_format_bytes(a, sizeof a, s->memory_bytes), cli_format_bytes(b, sizeof b, s->memory_limit),
+               s->pids, pl, cli_format_bytes(rx, sizeof rx, s->net_rx_bytes),
+               cli_format_bytes(tx, sizeof tx, s->net_tx_bytes));
+}
+
 int cli_stats_main(int argc, char **argv, const CliGlobal *g) {
         static const struct option opts[] = {
                 { "format", required_argument, NULL, 'F' },
@@ -519,10 +534,8 @@ int cli_stats_main(int argc, char **argv, const CliGlobal *g) {
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
                 case 'F':
-                        if (!streq(optarg, "json") && !streq(optarg, "table"))
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "unknown format '%s'", optarg),
-                                       2;
-                        json = streq(optarg, "json");
+                        if (cli_parse_format(optarg, &json) < 0)
+                                return 2;
                         break;
                 case 'h':
                         return cli_usage(usage, options, false);
@@ -551,48 +564,14 @@ int cli_stats_main(int argc, char **argv, const CliGlobal *g) {
                        "PIDS", "PIDS-MAX", "NET-RX", "NET-TX");
         STRV_FOREACH(name, names) {
                 ShimStats s;
-                char a[32], b[32], rx[32], tx[32];
                 if (shim_instance_stats(ctx, *name, &s) < 0) {
                         ret = 1;
                         continue;
                 }
-                if (json) {
-                        jw_object_open(w);
-                        jw_key(w, "name");
-                        jw_string(w, *name);
-                        jw_key(w, "cpu_usec");
-                        jw_uint(w, s.cpu_usec);
-                        jw_key(w, "memory_bytes");
-                        jw_uint(w, s.memory_bytes);
-                        jw_key(w, "memory_limit");
-                        if (s.memory_limit == UINT64_MAX)
-                                jw_null(w);
-                        else
-                                jw_uint(w, s.memory_limit);
-                        jw_key(w, "pids");
-                        jw_uint(w, s.pids);
-                        jw_key(w, "pids_limit");
-                        if (s.pids_limit == UINT64_MAX)
-                                jw_null(w);
-                        else
-                                jw_uint(w, s.pids_limit);
-                        jw_key(w, "net_rx_bytes");
-                        jw_uint(w, s.net_rx_bytes);
-                        jw_key(w, "net_tx_bytes");
-                        jw_uint(w, s.net_tx_bytes);
-                        jw_object_close(w);
-                } else {
-                        char pl[24];
-                        if (s.pids_limit == UINT64_MAX)
-                                strcpy(pl, "-");
-                        else
-                                snprintf(pl, sizeof pl, "%" PRIu64, s.pids_limit);
-                        printf("%-24s %10.2f %12s %12s %7" PRIu64 " %7s %12s %12s\n", *name,
-                               (double) s.cpu_usec / 1e6, cli_format_bytes(a, sizeof a, s.memory_bytes),
-                               cli_format_bytes(b, sizeof b, s.memory_limit), s.pids, pl,
-                               cli_format_bytes(rx, sizeof rx, s.net_rx_bytes),
-                               cli_format_bytes(tx, sizeof tx, s.net_tx_bytes));
-                }
+                if (json)
+                        jw_stats(w, *name, &s);
+                else
+                        print_stats_row(*name, &s);
         }
         if (json) {
                 jw_array_close(w);

@@ -100,33 +100,18 @@ static int lab_create(int argc, char **argv, const CliGlobal *g) {
         unsigned cnt;
         int c, r, dash = cli_split_dashdash(argc, argv);
 
-        while ((c = getopt_long(dash, argv, "hm:e:", opts, NULL)) >= 0)
+        while ((c = getopt_long(dash, argv, "hm:e:", opts, NULL)) >= 0) {
+                r = cli_parse_recipe_option(c, &o.image, &o.isolation, &o.limits, &env);
+                if (r < 0)
+                        return r == -ENOMEM ? 1 : 2;
+                if (r > 0)
+                        continue;
                 switch (c) {
-                case 'I':
-                        o.image = optarg;
-                        break;
                 case 's':
                         file = optarg;
                         break;
                 case 'n':
                         count = optarg;
-                        break;
-                case 'i':
-                        o.isolation = shim_isolation_from_string(optarg);
-                        if (o.isolation < 0)
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
-                                                       "--isolation: container or vm"),
-                                       2;
-                        break;
-                case 'C':
-                case 'm':
-                case 'P':
-                        if (cli_parse_limit(c, optarg, &o.limits) < 0)
-                                return 2;
-                        break;
-                case 'e':
-                        if (strv_extend(&env, optarg) < 0)
-                                return 1;
                         break;
                 case 'N':
                         o.network = shim_network_from_string(optarg);
@@ -140,6 +125,7 @@ static int lab_create(int argc, char **argv, const CliGlobal *g) {
                 default:
                         return cli_usage(create_usage, create_options, true);
                 }
+        }
         if (optind + 1 != dash)
                 return cli_usage(create_usage, create_options, true);
         if (!o.image)
@@ -189,10 +175,8 @@ static int parse_format_only(int argc, char **argv, const char *usage, int nargs
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
                 case 'F':
-                        if (!streq(optarg, "json") && !streq(optarg, "table"))
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "unknown format '%s'", optarg),
-                                       2;
-                        *json = streq(optarg, "json");
+                        if (cli_parse_format(optarg, json) < 0)
+                                return 2;
                         break;
                 case 'h':
                         return cli_usage(usage, options, false), 0;
@@ -402,10 +386,8 @@ static int lab_exec(int argc, char **argv, const CliGlobal *g) {
         while ((c = getopt_long(dash, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
                 case 'F':
-                        if (!streq(optarg, "json") && !streq(optarg, "table"))
-                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "unknown format '%s'", optarg),
-                                       2;
-                        json = streq(optarg, "json");
+                        if (cli_parse_format(optarg, &json) < 0)
+                                return 2;
                         break;
                 case 'T':
                         if (cli_parse_timeout(optarg, &timeout) < 0)

@@ -12,9 +12,10 @@ int cli_usage(const char *usage, const char *options, bool error);
 int cli_parse_timeout(const char *s, uint64_t *ret);
 /* opt: 'C' --cpus, 'm' --memory, 'P' --pids. */
 int cli_parse_limit(int opt, const char *arg, ShimLimits *l);
-/* Index of the first "--" in argv (argc when none). */
-int cli_split_dashdash(int argc, char **argv);
-const char *cli_format_bytes(char *buf, size_t n, uint64_t v);
-void cli_print_json(JsonWriter *w);
+/*
+ * The getopt_long() options create and lab create share: 'I' --image, 'i' --isolation, 'C'/'m'/'P' limits,
+ * 'e' --env. 1: c was one of them; 0: it was not; -EINVAL (logged): a bad value; -ENOMEM.
+ */
+int cli_parse_recipe_option(int c, const char **image, ShimIsolation *isolation, ShimLimits *limits, char ***env);
 void cli_jw_instance(JsonWriter *w, const ShimInstanceInfo *i);
 const char *cli_status(char *buf, size_t n, const ShimInstanceInfo *i);

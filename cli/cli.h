@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 
+#include "common.h"
+
 typedef struct CliGlobal {
         const char *root; /* --root / $AULA_ROOT; NULL: the library default */
         bool debug;
@@ -40,3 +42,13 @@ int cli_checkpoint_main(int argc, char **argv, const CliGlobal *g);
 int cli_restore_main(int argc, char **argv, const CliGlobal *g);
 /* Internal: the cleanup a dead shim's keeper runs (docs/shim-protocol.md). */
 int cli_reap_main(int argc, char **argv, const CliGlobal *g);
+
+/* cli-util.c */
+/* --format: "json" or "table"; logs and returns -EINVAL for anything else. */
+int cli_parse_format(const char *s, bool *ret_json);
+/* Index of the first "--" in argv (argc when none). */
+int cli_split_dashdash(int argc, char **argv);
+/* "1.5 MiB"; "-" for UINT64_MAX (no limit). Returns buf, or the constant "-". */
+const char *cli_format_bytes(char *buf, size_t n, uint64_t v);
+/* Finish w and print it on stdout. */
+void cli_print_json(JsonWriter *w);

@@ -196,6 +196,16 @@ static int term_signal(Term *t) {
 
 /* ------------------------------------------------------------------- exec */
 
+/* A request's terminal size, when known. */
+static void jw_term_size(JsonWriter *w, unsigned rows, unsigned cols) {
+        if (rows && cols) {
+                jw_key(w, "rows");
+                jw_uint(w, rows);
+                jw_key(w, "cols");
+                jw_uint(w, cols);
+        }
+}
+
 static int exec_request(const ShimExecOptions *o, unsigned rows, unsigned cols, char **ret) {
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         size_t len;
@@ -223,12 +233,7 @@ static int exec_request(const ShimExecOptions *o, unsigned rows, unsigned cols, 
         }
         jw_key(w, "tty");
         jw_bool(w, o->tty);
-        if (rows && cols) {
-                jw_key(w, "rows");
-                jw_uint(w, rows);
-                jw_key(w, "cols");
-                jw_uint(w, cols);
-        }
+        jw_term_size(w, rows, cols);
         jw_object_close(w);
         return json_writer_finish(w, ret, &len);
 }
@@ -337,24 +342,14 @@ static int send_frame(int fd, char type, const void *data, size_t len) {
         return shim_send_packet(fd, buf, len + 1, NULL, 0);
 }
 
-int shim_instance_console(ShimContext *c, const char *name, const char *detach_keys) {
+static int attach_request(const char *detach_keys, unsigned rows, unsigned cols, char **ret) {
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
-        _cleanup_free_ char *req = NULL, *msg = NULL, *buf = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_(json_freep) JsonVal reply = NULL;
-        unsigned rows = 0, cols = 0;
-        bool detached = false, stdin_open = true, tty;
-        int code = -ESRCH, r;
         size_t len;
-        JsonVal x;
-        Term t;
+        int r;
 
-        if (!isatty(STDIN_FILENO))
-                return log_error_errno(SYNTHETIC_ERRNO(ENOTTY), "console needs a terminal on stdin");
-        buf = malloc(SHIM_PACKET_MAX + 1);
-        if (!buf || json_writer_new(false, &w) < 0)
-                return log_error_errno(ENOMEM, "Out of memory");
-        (void) term_size(&rows, &cols);
+        r = json_writer_new(false, &w);
+        if (r < 0)
+                return r;
         jw_object_open(w);
         jw_key(w, "op");
         jw_string(w, "attach");
@@ -362,14 +357,26 @@ int shim_instance_console(ShimContext *c, const char *name, const char *detach_k
         jw_string(w, detach_keys ?: "");
         jw_key(w, "replay");
         jw_uint(w, 0);
-        if (rows && cols) {
-                jw_key(w, "rows");
-                jw_uint(w, rows);
-                jw_key(w, "cols");
-                jw_uint(w, cols);
-        }
+        jw_term_size(w, rows, cols);
         jw_object_close(w);
-        if (json_writer_finish(w, &req, &len) < 0)
+        return json_writer_finish(w, ret, &len);
+}
+
+int shim_instance_console(ShimContext *c, const char *name, const char *detach_keys) {
+        _cleanup_free_ char *req = NULL, *msg = NULL, *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_(json_freep) JsonVal reply = NULL;
+        unsigned rows = 0, cols = 0;
+        bool detached = false, stdin_open = true, tty;
+        int code = -ESRCH, r;
+        JsonVal x;
+        Term t;
+
+        if (!isatty(STDIN_FILENO))
+                return log_error_errno(SYNTHETIC_ERRNO(ENOTTY), "console needs a terminal on stdin");
+        buf = malloc(SHIM_PACKET_MAX + 1);
+        (void) term_size(&rows, &cols);
+        if (!buf || attach_request(detach_keys, rows, cols, &req) < 0)
                 return log_error_errno(ENOMEM, "Out of memory");
         r = shim_connect(c, name, &fd);
         if (r < 0)

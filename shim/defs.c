@@ -94,6 +94,35 @@ int shim_def_load(ShimContext *c, const char *name, ShimDef *ret) {
         return 0;
 }
 
+void shim_jw_recipe(
+                JsonWriter *w,
+                const char *image,
+                const char *image_digest,
+                ShimIsolation isolation,
+                const ShimLimits *limits,
+                char **env,
+                char **cmd) {
+        jw_key(w, "image");
+        jw_string(w, image);
+        jw_key(w, "image_digest");
+        jw_string(w, image_digest);
+        jw_key(w, "isolation");
+        jw_string(w, shim_isolation_to_string(isolation));
+        jw_key(w, "cpus_milli");
+        jw_uint(w, limits->cpus_milli);
+        jw_key(w, "memory");
+        jw_uint(w, limits->memory);
+        jw_key(w, "pids");
+        jw_uint(w, limits->pids);
+        jw_key(w, "env");
+        jw_strv(w, env);
+        jw_key(w, "cmd");
+        if (cmd)
+                jw_strv(w, cmd);
+        else
+                jw_null(w);
+}
+
 int shim_def_save(ShimContext *c, const ShimDef *d) {
         _cleanup_free_ char *dir = shim_data_dir(c, d->name), *text = NULL, *path = NULL;
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
@@ -107,25 +136,7 @@ int shim_def_save(ShimContext *c, const ShimDef *d) {
         jw_string(w, d->name);
         jw_key(w, "lab");
         jw_string(w, d->lab);
-        jw_key(w, "image");
-        jw_string(w, d->image);
-        jw_key(w, "image_digest");
-        jw_string(w, d->image_digest);
-        jw_key(w, "isolation");
-        jw_string(w, shim_isolation_to_string(d->isolation));
-        jw_key(w, "cpus_milli");
-        jw_uint(w, d->limits.cpus_milli);
-        jw_key(w, "memory");
-        jw_uint(w, d->limits.memory);
-        jw_key(w, "pids");
-        jw_uint(w, d->limits.pids);
-        jw_key(w, "env");
-        jw_strv(w, d->env);
-        jw_key(w, "cmd");
-        if (d->cmd)
-                jw_strv(w, d->cmd);
-        else
-                jw_null(w);
+        shim_jw_recipe(w, d->image, d->image_digest, d->isolation, &d->limits, d->env, d->cmd);
         jw_key(w, "created");
         jw_string(w, d->created);
         jw_key(w, "ipv4");

@@ -41,6 +41,23 @@ static int load_def(ShimContext *c, const char *name, ShimDef *ret) {
         return r;
 }
 
+int shim_lock_existing(ShimContext *c, const char *name, int *ret_lab_fd, int *ret_inst_fd) {
+        _cleanup_close_ int lab_fd = -EBADF, fd = -EBADF;
+        ShimDef d = {};
+        int r;
+
+        r = lock_for(c, name, &lab_fd, &fd);
+        if (r < 0)
+                return r;
+        r = load_def(c, name, &d);
+        shim_def_done(&d);
+        if (r < 0)
+                return r;
+        *ret_lab_fd = TAKE_FD(lab_fd);
+        *ret_inst_fd = TAKE_FD(fd);
+        return 0;
+}
+
 static char *now_rfc3339(void) {
         char buf[64];
         return strdup(format_rfc3339(now_usec(CLOCK_REALTIME) * 1000, buf, sizeof buf));
@@ -48,9 +65,25 @@ static char *now_rfc3339(void) {
 
 /* ------------------------------------------------------------------ create */
 
-int shim_instance_create_def(ShimContext *c, const char *name, const ShimCreateOptions *o, ShimDef *ret) {
-        _cleanup_free_ char *msg = NULL, *digest = NULL;
+int shim_image_resolve(ShimContext *c, const char *image, char **ret_digest) {
+        _cleanup_free_ char *msg = NULL;
         ImgStore *store;
+        int r;
+
+        r = shim_store(c, &store);
+        if (r < 0)
+                return r;
+        r = img_resolve(store, image, ret_digest, &msg);
+        if (r == -ENOENT)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(ENOENT), "unknown image '%s' (see 'aula image ls')", image);
+        if (r < 0)
+                return log_error_errno(r, "image '%s': %s", image, msg ?: strerror(-r));
+        return 0;
+}
+
+int shim_instance_create_def(ShimContext *c, const char *name, const ShimCreateOptions *o, ShimDef *ret) {
+        _cleanup_free_ char *digest = NULL;
         ShimDef d = {};
         int r;
 
@@ -70,15 +103,9 @@ int shim_instance_create_def(ShimContext *c, const char *name, const ShimCreateO
         r = shim_limits_check(&o->limits);
         if (r < 0)
                 return r;
-        r = shim_store(c, &store);
+        r = shim_image_resolve(c, o->image, &digest);
         if (r < 0)
                 return r;
-        r = img_resolve(store, o->image, &digest, &msg);
-        if (r == -ENOENT)
-                return log_error_errno(
-                                SYNTHETIC_ERRNO(ENOENT), "unknown image '%s' (see 'aula image ls')", o->image);
-        if (r < 0)
-                return log_error_errno(r, "image '%s': %s", o->image, msg ?: strerror(-r));
         d.name = strdup(name);
         d.image = strdup(o->image);
         d.image_digest = TAKE_PTR(digest);
@@ -322,14 +349,9 @@ int shim_instance_stop_locked(ShimContext *c, const char *name, uint64_t timeout
 
 int shim_instance_stop(ShimContext *c, const char *name, uint64_t timeout_usec, int *ret_exit_code) {
         _cleanup_close_ int lab_fd = -EBADF, fd = -EBADF;
-        ShimDef d = {};
         int r;
 
-        r = lock_for(c, name, &lab_fd, &fd);
-        if (r < 0)
-                return r;
-        r = load_def(c, name, &d);
-        shim_def_done(&d);
+        r = shim_lock_existing(c, name, &lab_fd, &fd);
         if (r < 0)
                 return r;
         return shim_instance_stop_locked(c, name, timeout_usec, ret_exit_code);
@@ -337,14 +359,9 @@ int shim_instance_stop(ShimContext *c, const char *name, uint64_t timeout_usec, 
 
 int shim_instance_restart(ShimContext *c, const char *name, uint64_t timeout_usec) {
         _cleanup_close_ int lab_fd = -EBADF, fd = -EBADF;
-        ShimDef d = {};
         int r;
 
-        r = lock_for(c, name, &lab_fd, &fd);
-        if (r < 0)
-                return r;
-        r = load_def(c, name, &d);
-        shim_def_done(&d);
+        r = shim_lock_existing(c, name, &lab_fd, &fd);
         if (r >= 0)
                 r = shim_instance_stop_locked(c, name, timeout_usec, NULL);
         if (r >= 0)
@@ -386,18 +403,13 @@ int shim_instance_remove_locked(ShimContext *c, const char *name) {
 
 int shim_instance_remove(ShimContext *c, const char *name, bool force, uint64_t timeout_usec) {
         _cleanup_close_ int lab_fd = -EBADF, fd = -EBADF;
-        ShimDef d = {};
         int r;
 
         if (shim_name_is_valid(name) && strchr(name, '/'))
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EINVAL), "'%s' is a student: use 'aula lab rm' for labs",
                                 name);
-        r = lock_for(c, name, &lab_fd, &fd);
-        if (r < 0)
-                return r;
-        r = load_def(c, name, &d);
-        shim_def_done(&d);
+        r = shim_lock_existing(c, name, &lab_fd, &fd);
         if (r < 0)
                 return r;
         if (shim_live(c, name) == SHIM_LIVE_RUNNING && !force)

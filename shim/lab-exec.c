@@ -154,15 +154,10 @@ int shim_lab_exec(
 
         if (strv_length(args) == 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "no command given");
-        r = shim_lock_lab(c, lab, LOCK_SH, &lock);
+        r = lab_open(c, lab, LOCK_SH, &lock, &d, &res, &n);
         if (r < 0)
                 return r;
-        r = lab_def_load(c, lab, &d);
-        if (r < 0)
-                return r;
-        r = results_new(d.students, &res, &n);
-        if (r >= 0)
-                r = exec_request(args, &req);
+        r = exec_request(args, &req);
         jobs = calloc(n ?: 1, sizeof *jobs);
         p = calloc(3 * (n ?: 1), sizeof *p);
         if (r < 0 || !jobs || !p) {
@@ -344,17 +339,9 @@ int shim_lab_collect(
         r = mkdir_p(dir, 0755);
         if (r < 0)
                 return log_error_errno(r, "Cannot create '%s': %m", dir);
-        r = shim_lock_lab(c, lab, LOCK_SH, &lock);
+        r = lab_open(c, lab, LOCK_SH, &lock, &d, &res, &n);
         if (r < 0)
                 return r;
-        r = lab_def_load(c, lab, &d);
-        if (r < 0)
-                return r;
-        r = results_new(d.students, &res, &n);
-        if (r < 0) {
-                lab_def_done(&d);
-                return log_error_errno(r, "Out of memory");
-        }
         for (size_t i = 0; i < n; i++)
                 (void) collect_one(c, lab, d.students[i], path, dir, &res[i]);
         lab_def_done(&d);

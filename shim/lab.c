@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
 #include <dirent.h>
-#include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -23,7 +22,6 @@
  */
 
 #define LAB_MAX (4 * 1024 * 1024)
-#define MAX_INFLIGHT 64
 
 static const char *const network_names[_SHIM_NETWORK_MAX] = {
         [SHIM_NETWORK_ISOLATED] = "isolated",
@@ -255,25 +253,7 @@ static int lab_def_save(ShimContext *c, const LabDef *d) {
         jw_object_open(w);
         jw_key(w, "name");
         jw_string(w, d->name);
-        jw_key(w, "image");
-        jw_string(w, d->image);
-        jw_key(w, "image_digest");
-        jw_string(w, d->image_digest);
-        jw_key(w, "isolation");
-        jw_string(w, shim_isolation_to_string(d->isolation));
-        jw_key(w, "cpus_milli");
-        jw_uint(w, d->limits.cpus_milli);
-        jw_key(w, "memory");
-        jw_uint(w, d->limits.memory);
-        jw_key(w, "pids");
-        jw_uint(w, d->limits.pids);
-        jw_key(w, "env");
-        jw_strv(w, d->env);
-        jw_key(w, "cmd");
-        if (d->cmd)
-                jw_strv(w, d->cmd);
-        else
-                jw_null(w);
+        shim_jw_recipe(w, d->image, d->image_digest, d->isolation, &d->limits, d->env, d->cmd);
         jw_key(w, "network");
         jw_string(w, shim_network_to_string(d->network));
         jw_key(w, "students");
@@ -297,252 +277,31 @@ int instance_name(const char *lab, const char *student, char **ret) {
         return xasprintf(ret, "%s/%s", lab, student) < 0 ? -ENOMEM : 0;
 }
 
-/* -------------------------------------------------------- parallel starts */
+int lab_open(ShimContext *c,
+             const char *lab,
+             int op,
+             int *ret_lock,
+             LabDef *ret_def,
+             ShimLabResult **ret_res,
+             size_t *ret_n) {
+        _cleanup_close_ int lock = -EBADF;
+        LabDef d = {};
+        int r;
 
-typedef struct Job {
-        ShimStart st;
-        ShimLabResult *res;
-        bool active;
-} Job;
-
-static void progress(
-                ShimProgressFn fn,
-                void *ud,
-                ShimProgressKind kind,
-                const char *what,
-                const char *student,
-                int error,
-                unsigned done,
-                unsigned total) {
-        ShimProgress p = {
-                .kind = kind, .what = what, .student = student, .error = error, .done = done, .total = total
-        };
-        if (fn)
-                fn(&p, ud);
-}
-
-typedef struct Batch {
-        ShimContext *c;
-        Job *jobs;
-        size_t n;
-        unsigned done;
-        unsigned active;
-        ShimProgressFn fn;
-        void *ud;
-        const char *what;
-} Batch;
-
-static void job_finish(Batch *b, Job *j, int r) {
+        r = shim_lock_lab(c, lab, op, &lock);
+        if (r < 0)
+                return r;
+        r = lab_def_load(c, lab, &d);
+        if (r < 0)
+                return r;
+        r = results_new(d.students, ret_res, ret_n);
         if (r < 0) {
-                result_fail(j->res, r, "%s", j->st.message ?: strerror(ERRNO_VALUE(r)));
-                if (j->st.ready_fd >= 0)
-                        shim_start_abort(b->c, &j->st);
+                lab_def_done(&d);
+                return log_error_errno(r, "Out of memory");
         }
-        j->st.ready_fd = safe_close(j->st.ready_fd);
-        if (j->active)
-                b->active--;
-        j->active = false;
-        b->done++;
-        progress(b->fn, b->ud, SHIM_PROGRESS_STEP, b->what, j->res->student, r < 0 ? r : 0, b->done,
-                 (unsigned) b->n);
-}
-
-/* Handle ready-channel events of the starts in flight; wait at most timeout_ms (-1: until one). */
-static void batch_service(Batch *b, int timeout_ms) {
-        struct pollfd p[MAX_INFLIGHT];
-        Job *owner[MAX_INFLIGHT];
-        nfds_t k = 0;
-
-        for (size_t i = 0; i < b->n && k < MAX_INFLIGHT; i++)
-                if (b->jobs[i].active) {
-                        p[k] = (struct pollfd){ .fd = b->jobs[i].st.ready_fd, .events = POLLIN };
-                        owner[k++] = &b->jobs[i];
-                }
-        if (k == 0)
-                return;
-        if (poll(p, k, timeout_ms) <= 0)
-                return;
-        for (nfds_t i = 0; i < k; i++) {
-                int r;
-                if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                        continue;
-                r = shim_start_step(b->c, &owner[i]->st);
-                if (r != 0)
-                        job_finish(b, owner[i], r > 0 ? 0 : r);
-        }
-}
-
-/* Every student's /etc/hosts lists its classmates: rewrite them once all are attached. */
-static void refresh_hosts(ShimContext *c, const char *lab, char **students) {
-        _cleanup_(netns_lab_freep) NetnsLab *nl = NULL;
-
-        if (netns_lab_load(c->root, lab, &nl, NULL) < 0)
-                return;
-        STRV_FOREACH(s, students) {
-                _cleanup_free_ char *name = NULL, *run = NULL, *path = NULL, *text = NULL;
-                _cleanup_close_ int fd = -EBADF;
-                if (instance_name(lab, *s, &name) < 0 || shim_live(c, name) != SHIM_LIVE_RUNNING ||
-                    !(run = shim_run_path(c, name)) || !(path = path_join(run, "hosts")) ||
-                    netns_render_hosts(nl, *s, &text) < 0)
-                        continue;
-                /* Bind-mounted into the instance: rewrite the same inode. */
-                fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
-                if (fd >= 0)
-                        (void) loop_write(fd, text, strlen(text));
-        }
-}
-
-/*
- * Tests of interrupted lab creations: AULA_FAULT_INJECT=kill-after-starts=N makes
- * this process SIGKILL itself once N shims are spawned, exactly as a teacher's
- * `kill -9` (or a crash) would, at a point a test can rely on.
- */
-static void fault_point(size_t started) {
-        const char *f = getenv("AULA_FAULT_INJECT"), *v;
-        unsigned n;
-
-        if (f && (v = startswith(f, "kill-after-starts=")) && safe_atou(v, &n) >= 0 && started >= n)
-                (void) raise(SIGKILL);
-}
-
-/*
- * Start the named instances with many in flight: the expensive part on our
- * side (mounting the root, writing the bundle) runs here one after another
- * while the shims, each its own process, create their containers in parallel.
- */
-static int start_many(
-                ShimContext *c,
-                const char *lab,
-                char **students,
-                ShimLabResult *res,
-                ShimProgressFn fn,
-                void *ud) {
-        Batch b = { .c = c, .n = strv_length(students), .fn = fn, .ud = ud, .what = "start" };
-        uint64_t deadline;
-        size_t next = 0;
-
-        b.jobs = calloc(b.n ?: 1, sizeof *b.jobs);
-        if (!b.jobs)
-                return log_error_errno(ENOMEM, "Out of memory");
-        /*
-         * The lab's cgroup directory belongs to the lab, not to its first student: made here and
-         * removed by stop_many() (both under the lab's lock), so a student's cleanup never removes
-         * it under another student being created.
-         */
-        if (shim_cgroup_mkdir(c, lab) < 0)
-                log_debug("cannot create the cgroup directory of lab %s", lab);
-        progress(fn, ud, SHIM_PROGRESS_BEGIN, "start", NULL, 0, 0, (unsigned) b.n);
-        deadline = now_usec(CLOCK_MONOTONIC) + SHIM_START_TIMEOUT_USEC;
-        while (b.done < b.n) {
-                while (next < b.n && b.active < MAX_INFLIGHT) {
-                        Job *j = &b.jobs[next];
-                        int r;
-                        j->res = &res[next];
-                        j->st.ready_fd = -EBADF;
-                        next++;
-                        if (instance_name(lab, j->res->student, &j->st.name) < 0) {
-                                job_finish(&b, j, -ENOMEM);
-                                continue;
-                        }
-                        switch (shim_live(c, j->st.name)) {
-                        case SHIM_LIVE_RUNNING:
-                                job_finish(&b, j, 0); /* running already */
-                                continue;
-                        case SHIM_LIVE_STALE:
-                                (void) shim_reap(c, j->st.name, -EBADF);
-                                break;
-                        default:
-                                break;
-                        }
-                        r = shim_def_load(c, j->st.name, &j->st.def);
-                        if (r == -ENOENT) {
-                                result_fail(j->res, ENOENT,
-                                            "no definition (the lab was interrupted: rerun lab create)");
-                                job_finish(&b, j, -ENOENT);
-                                continue;
-                        }
-                        if (r >= 0)
-                                r = shim_start_begin(c, &j->st);
-                        if (r < 0) {
-                                job_finish(&b, j, r);
-                                continue;
-                        }
-                        j->active = true;
-                        b.active++;
-                        fault_point(next);
-                        batch_service(&b, 0);
-                }
-                batch_service(&b, next < b.n ? 0 : 1000);
-                if (now_usec(CLOCK_MONOTONIC) > deadline)
-                        break;
-        }
-        for (size_t i = 0; i < b.n; i++) {
-                if (b.jobs[i].active) {
-                        b.jobs[i].st.message = b.jobs[i].st.message ?: strdup("timed out");
-                        job_finish(&b, &b.jobs[i], -ETIMEDOUT);
-                }
-                shim_start_done(&b.jobs[i].st);
-        }
-        free(b.jobs);
-        refresh_hosts(c, lab, students);
-        progress(fn, ud, SHIM_PROGRESS_END, "start", NULL, 0, b.done, (unsigned) b.n);
-        return count_failed(res, b.n) > 0 ? -EIO : 0;
-}
-
-/* Stop many: send every stop first, then collect the answers, then wait for the cleanups. */
-static int stop_many(
-                ShimContext *c,
-                const char *lab,
-                char **students,
-                ShimLabResult *res,
-                uint64_t timeout_usec,
-                ShimProgressFn fn,
-                void *ud) {
-        size_t n = strv_length(students);
-        _cleanup_free_ int *fds = calloc(n ?: 1, sizeof(int));
-        char req[96];
-        unsigned done = 0;
-
-        if (!fds)
-                return log_error_errno(ENOMEM, "Out of memory");
-        snprintf(req, sizeof req, "{\"op\":\"stop\",\"timeout_ms\":%" PRIu64 "}", timeout_usec / 1000);
-        progress(fn, ud, SHIM_PROGRESS_BEGIN, "stop", NULL, 0, 0, (unsigned) n);
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *name = NULL;
-                fds[i] = -EBADF;
-                if (instance_name(lab, students[i], &name) < 0)
-                        continue;
-                if (shim_live(c, name) == SHIM_LIVE_STALE)
-                        (void) shim_reap(c, name, -EBADF);
-                if (shim_connect(c, name, &fds[i]) >= 0 &&
-                    shim_send_packet(fds[i], req, strlen(req), NULL, 0) < 0)
-                        fds[i] = safe_close(fds[i]);
-        }
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *name = NULL;
-                char buf[4096];
-                int r;
-                if (fds[i] >= 0) {
-                        (void) shim_recv_packet(
-                                        fds[i], buf, sizeof buf, (int[SHIM_MAX_FDS]){}, SHIM_MAX_FDS, NULL);
-                        fds[i] = safe_close(fds[i]);
-                }
-                if (instance_name(lab, students[i], &name) < 0) {
-                        result_fail(&res[i], ENOMEM, "out of memory");
-                        continue;
-                }
-                r = shim_wait_gone(c, name, timeout_usec + 60 * 1000000ULL);
-                if (r >= 0 && shim_live(c, name) == SHIM_LIVE_STALE)
-                        r = shim_reap(c, name, -EBADF);
-                if (r < 0)
-                        result_fail(&res[i], r, "did not stop: %s", strerror(-r));
-                progress(fn, ud, SHIM_PROGRESS_STEP, "stop", students[i], res[i].error, ++done, (unsigned) n);
-        }
-        /* The lab's own cgroup directory was made by whichever student came first. */
-        if (n == strv_length(students) && count_failed(res, n) == 0)
-                (void) shim_cgroup_rmdir(c, lab);
-        progress(fn, ud, SHIM_PROGRESS_END, "stop", NULL, 0, done, (unsigned) n);
-        return count_failed(res, n) > 0 ? -EIO : 0;
+        *ret_lock = TAKE_FD(lock);
+        *ret_def = d;
+        return 0;
 }
 
 /* ------------------------------------------------------------------ create */
@@ -639,10 +398,9 @@ static int ensure_network(ShimContext *c, const LabDef *d) {
 
 int shim_lab_create(ShimContext *c, const char *lab, const ShimLabOptions *o, ShimLabResult **ret, size_t *ret_n) {
         _cleanup_close_ int lock = -EBADF, names = -EBADF;
-        _cleanup_free_ char *digest = NULL, *msg = NULL, *path = NULL;
+        _cleanup_free_ char *digest = NULL, *path = NULL;
         ShimLabResult *res = NULL;
         LabDef d = {};
-        ImgStore *store;
         size_t n = 0;
         char buf[64];
         int r;
@@ -659,15 +417,9 @@ int shim_lab_create(ShimContext *c, const char *lab, const ShimLabOptions *o, Sh
         r = shim_limits_check(&o->limits);
         if (r < 0)
                 return r;
-        r = shim_store(c, &store);
+        r = shim_image_resolve(c, o->image, &digest);
         if (r < 0)
                 return r;
-        r = img_resolve(store, o->image, &digest, &msg);
-        if (r == -ENOENT)
-                return log_error_errno(
-                                SYNTHETIC_ERRNO(ENOENT), "unknown image '%s' (see 'aula image ls')", o->image);
-        if (r < 0)
-                return log_error_errno(r, "image '%s': %s", o->image, msg ?: strerror(-r));
         r = shim_lock_lab(c, lab, LOCK_EX, &lock);
         if (r < 0)
                 return r;
@@ -726,7 +478,7 @@ int shim_lab_create(ShimContext *c, const char *lab, const ShimLabOptions *o, Sh
         if (r >= 0)
                 r = make_students(c, &d, res);
         if (r >= 0) {
-                r = start_many(c, lab, d.students, res, o->progress, o->userdata);
+                r = lab_start_many(c, lab, d.students, res, o->progress, o->userdata);
                 d.complete = true;
                 (void) lab_def_save(c, &d);
         }
@@ -797,26 +549,20 @@ static int lab_run(
         size_t n = 0;
         int r;
 
-        r = shim_lock_lab(c, lab, LOCK_EX, &lock);
+        r = lab_open(c, lab, LOCK_EX, &lock, &d, &res, &n);
         if (r < 0)
                 return r;
-        r = lab_def_load(c, lab, &d);
-        if (r < 0)
-                return r;
-        r = results_new(d.students, &res, &n);
-        if (r < 0) {
-                lab_def_done(&d);
-                return log_error_errno(r, "Out of memory");
-        }
         if (start) {
                 r = ensure_network(c, &d);
                 if (r >= 0)
-                        r = start_many(c, lab, d.students, res, o ? o->progress : NULL,
-                                       o ? o->userdata : NULL);
+                        r = lab_start_many(
+                                        c, lab, d.students, res, o ? o->progress : NULL,
+                                        o ? o->userdata : NULL);
         } else
-                r = stop_many(c, lab, d.students, res,
-                              o && o->timeout_usec ? o->timeout_usec : SHIM_DEFAULT_STOP_USEC,
-                              o ? o->progress : NULL, o ? o->userdata : NULL);
+                r = lab_stop_many(
+                                c, lab, d.students, res,
+                                o && o->timeout_usec ? o->timeout_usec : SHIM_DEFAULT_STOP_USEC,
+                                o ? o->progress : NULL, o ? o->userdata : NULL);
         lab_def_done(&d);
         *ret = res;
         *ret_n = n;
@@ -839,16 +585,12 @@ int shim_lab_remove(ShimContext *c, const char *lab, const ShimLabRunOptions *o)
         size_t n = 0;
         int r, ret = 0;
 
-        r = shim_lock_lab(c, lab, LOCK_EX, &lock);
+        r = lab_open(c, lab, LOCK_EX, &lock, &d, &res, &n);
         if (r < 0)
                 return r;
-        r = lab_def_load(c, lab, &d);
-        if (r < 0)
-                return r;
-        r = results_new(d.students, &res, &n);
-        if (r >= 0)
-                r = stop_many(c, lab, d.students, res, o ? o->timeout_usec : 0, o ? o->progress : NULL,
-                              o ? o->userdata : NULL);
+        r = lab_stop_many(
+                        c, lab, d.students, res, o ? o->timeout_usec : 0, o ? o->progress : NULL,
+                        o ? o->userdata : NULL);
         for (size_t i = 0; i < n; i++)
                 if (res[i].error < 0) {
                         log_error("%s/%s: %s", lab, res[i].student, res[i].message ?: strerror(-res[i].error));
@@ -926,8 +668,9 @@ int shim_lab_reset(
         r = results_new(targets, &res, &n);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
-        r = stop_many(c, lab, targets, res, o && o->timeout_usec ? o->timeout_usec : SHIM_DEFAULT_STOP_USEC,
-                      NULL, NULL);
+        r = lab_stop_many(
+                        c, lab, targets, res,
+                        o && o->timeout_usec ? o->timeout_usec : SHIM_DEFAULT_STOP_USEC, NULL, NULL);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *name = NULL;
                 if (res[i].error < 0)
@@ -936,7 +679,7 @@ int shim_lab_reset(
                         result_fail(&res[i], EIO, "cannot reset its files");
         }
         if (restart && results_new(restart, &res2, &n2) >= 0) {
-                (void) start_many(c, lab, restart, res2, o ? o->progress : NULL, o ? o->userdata : NULL);
+                (void) lab_start_many(c, lab, restart, res2, o ? o->progress : NULL, o ? o->userdata : NULL);
                 for (size_t i = 0; i < n2; i++)
                         for (size_t k = 0; k < n; k++)
                                 if (streq(res[k].student, res2[i].student) && res2[i].error < 0 &&

@@ -177,6 +177,83 @@ oom:
         return log_error_errno(ENOMEM, "Out of memory");
 }
 
+/* What run.json says of a VM instance besides its definition and its process. */
+typedef struct VmRunJson {
+        const char *data; /* the instance's data directory */
+        const char *cg; /* its cgroup */
+        const char *kernel, *initrd, *cmdline;
+        uint64_t memory;
+        const char *tap; /* NULL: no network */
+        const char *agent; /* AULA_VM_AGENT */
+        const char *root, *scratch; /* disks; NULL: none */
+} VmRunJson;
+
+static void jw_vm_run(JsonWriter *w, const ShimContext *c, const ShimDef *d, const VmProcess *p, const VmRunJson *v) {
+        jw_object_open(w);
+        jw_key(w, "name");
+        jw_string(w, d->name);
+        jw_key(w, "isolation");
+        jw_string(w, "vm");
+        jw_key(w, "data_dir");
+        jw_string(w, v->data);
+        jw_key(w, "start");
+        jw_bool(w, true);
+        jw_key(w, "stop_timeout_ms");
+        jw_uint(w, SHIM_DEFAULT_STOP_USEC / 1000);
+        shim_jw_reap(w, c, d->name);
+        jw_key(w, "vm");
+        jw_object_open(w);
+        jw_key(w, "kernel");
+        jw_string(w, v->kernel);
+        jw_key(w, "initrd");
+        jw_string(w, v->initrd);
+        jw_key(w, "cmdline");
+        jw_string(w, v->cmdline);
+        jw_key(w, "memory");
+        jw_uint(w, v->memory);
+        jw_key(w, "vcpus");
+        jw_uint(w, d->limits.cpus_milli ? (d->limits.cpus_milli + 999) / 1000 : 1);
+        jw_key(w, "vsock");
+        jw_string(w, "vm.sock");
+        jw_key(w, "tap");
+        jw_string(w, v->tap);
+        jw_key(w, "agent");
+        jw_string(w, isempty(v->agent) ? NULL : v->agent);
+        jw_key(w, "disks");
+        jw_array_open(w);
+        if (v->root) {
+                jw_object_open(w);
+                jw_key(w, "path");
+                jw_string(w, v->root);
+                jw_key(w, "read_only");
+                jw_bool(w, true);
+                jw_object_close(w);
+        }
+        if (v->scratch) {
+                jw_object_open(w);
+                jw_key(w, "path");
+                jw_string(w, v->scratch);
+                jw_object_close(w);
+        }
+        jw_array_close(w);
+        jw_key(w, "args");
+        jw_strv(w, p->args);
+        jw_key(w, "env");
+        jw_strv(w, p->env);
+        jw_key(w, "cwd");
+        jw_string(w, p->cwd);
+        jw_key(w, "uid");
+        jw_uint(w, p->uid);
+        jw_key(w, "gid");
+        jw_uint(w, p->gid);
+        jw_key(w, "hostname");
+        jw_string(w, d->student ?: d->name);
+        jw_key(w, "cgroup");
+        jw_string(w, v->cg);
+        jw_object_close(w);
+        jw_object_close(w);
+}
+
 int shim_vm_prepare(ShimContext *c, ShimStart *st, const char *run_dir) {
         _cleanup_(json_writer_freep) JsonWriter *w = NULL;
         _cleanup_(netns_attachment_freep) NetnsAttachment *att = NULL;
@@ -247,78 +324,19 @@ int shim_vm_prepare(ShimContext *c, ShimStart *st, const char *run_dir) {
         }
         if (json_writer_new(true, &w) < 0)
                 return log_error_errno(ENOMEM, "Out of memory");
-        jw_object_open(w);
-        jw_key(w, "name");
-        jw_string(w, d->name);
-        jw_key(w, "isolation");
-        jw_string(w, "vm");
-        jw_key(w, "data_dir");
-        jw_string(w, data);
-        jw_key(w, "start");
-        jw_bool(w, true);
-        jw_key(w, "stop_timeout_ms");
-        jw_uint(w, SHIM_DEFAULT_STOP_USEC / 1000);
-        jw_key(w, "reap");
-        jw_array_open(w);
-        jw_string(w, c->self_path);
-        jw_string(w, "--root");
-        jw_string(w, c->root);
-        jw_string(w, "_reap");
-        jw_string(w, "--run-dir");
-        jw_string(w, c->run);
-        jw_string(w, d->name);
-        jw_array_close(w);
-        jw_key(w, "vm");
-        jw_object_open(w);
-        jw_key(w, "kernel");
-        jw_string(w, kernel);
-        jw_key(w, "initrd");
-        jw_string(w, initrd);
-        jw_key(w, "cmdline");
-        jw_string(w, cmdline);
-        jw_key(w, "memory");
-        jw_uint(w, memory);
-        jw_key(w, "vcpus");
-        jw_uint(w, d->limits.cpus_milli ? (d->limits.cpus_milli + 999) / 1000 : 1);
-        jw_key(w, "vsock");
-        jw_string(w, "vm.sock");
-        jw_key(w, "tap");
-        jw_string(w, att ? netns_attachment_host_link(att) : NULL);
-        jw_key(w, "agent");
-        jw_string(w, isempty(agent) ? NULL : agent);
-        jw_key(w, "disks");
-        jw_array_open(w);
-        if (root) {
-                jw_object_open(w);
-                jw_key(w, "path");
-                jw_string(w, root);
-                jw_key(w, "read_only");
-                jw_bool(w, true);
-                jw_object_close(w);
-        }
-        if (scratch) {
-                jw_object_open(w);
-                jw_key(w, "path");
-                jw_string(w, scratch);
-                jw_object_close(w);
-        }
-        jw_array_close(w);
-        jw_key(w, "args");
-        jw_strv(w, p.args);
-        jw_key(w, "env");
-        jw_strv(w, p.env);
-        jw_key(w, "cwd");
-        jw_string(w, p.cwd);
-        jw_key(w, "uid");
-        jw_uint(w, p.uid);
-        jw_key(w, "gid");
-        jw_uint(w, p.gid);
-        jw_key(w, "hostname");
-        jw_string(w, d->student ?: d->name);
-        jw_key(w, "cgroup");
-        jw_string(w, cg);
-        jw_object_close(w);
-        jw_object_close(w);
+        jw_vm_run(w, c, d, &p,
+                  &(VmRunJson){
+                                  .data = data,
+                                  .cg = cg,
+                                  .kernel = kernel,
+                                  .initrd = initrd,
+                                  .cmdline = cmdline,
+                                  .memory = memory,
+                                  .tap = att ? netns_attachment_host_link(att) : NULL,
+                                  .agent = agent,
+                                  .root = root,
+                                  .scratch = scratch,
+                  });
         r = json_writer_finish(w, &text, &len);
         if (r >= 0)
                 r = write_file_atomic_at(AT_FDCWD, path, text, len, 0600);

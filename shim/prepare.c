@@ -217,6 +217,19 @@ static int generated_config(
         return 0;
 }
 
+void shim_jw_reap(JsonWriter *w, const ShimContext *c, const char *name) {
+        jw_key(w, "reap");
+        jw_array_open(w);
+        jw_string(w, c->self_path);
+        jw_string(w, "--root");
+        jw_string(w, c->root);
+        jw_string(w, "_reap");
+        jw_string(w, "--run-dir");
+        jw_string(w, c->run);
+        jw_string(w, name);
+        jw_array_close(w);
+}
+
 static int write_run_json(
                 ShimContext *c,
                 const ShimDef *d,
@@ -251,16 +264,7 @@ static int write_run_json(
         jw_uint(w, SHIM_DEFAULT_STOP_USEC / 1000);
         jw_key(w, "log_max");
         jw_uint(w, 1 << 20);
-        jw_key(w, "reap");
-        jw_array_open(w);
-        jw_string(w, c->self_path);
-        jw_string(w, "--root");
-        jw_string(w, c->root);
-        jw_string(w, "_reap");
-        jw_string(w, "--run-dir");
-        jw_string(w, c->run);
-        jw_string(w, d->name);
-        jw_array_close(w);
+        shim_jw_reap(w, c, d->name);
         jw_key(w, "container");
         jw_object_open(w);
         jw_key(w, "id");

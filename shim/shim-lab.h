@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Shared by lab.c and lab-exec.c. Internal to shim/. */
+/* Shared by lab.c, lab-run.c and lab-exec.c. Internal to shim/. */
 
 #include "shim-lib.h"
 
@@ -26,3 +26,25 @@ int instance_name(const char *lab, const char *student, char **ret);
 int results_new(char **students, ShimLabResult **ret, size_t *ret_n);
 void result_fail(ShimLabResult *r, int error, const char *fmt, ...) _printf_(3, 4);
 int count_failed(const ShimLabResult *l, size_t n);
+/*
+ * Lock a lab (op: LOCK_EX or LOCK_SH), load its definition and make one result row per student.
+ * Logs. On success the caller owns *ret_lock, *ret_def and the rows.
+ */
+int lab_open(ShimContext *c,
+             const char *lab,
+             int op,
+             int *ret_lock,
+             LabDef *ret_def,
+             ShimLabResult **ret_res,
+             size_t *ret_n);
+
+/* lab-run.c: start or stop the students' instances, many in flight; -EIO when some failed (see res). */
+int lab_start_many(ShimContext *c, const char *lab, char **students, ShimLabResult *res, ShimProgressFn fn, void *ud);
+int lab_stop_many(
+                ShimContext *c,
+                const char *lab,
+                char **students,
+                ShimLabResult *res,
+                uint64_t timeout_usec,
+                ShimProgressFn fn,
+                void *ud);

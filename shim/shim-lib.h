@@ -45,6 +45,15 @@ void shim_def_done(ShimDef *d);
 /* -ENOENT (not logged) when there is no such instance. */
 int shim_def_load(ShimContext *c, const char *name, ShimDef *ret);
 int shim_def_save(ShimContext *c, const ShimDef *d);
+/* The keys an instance definition and a lab definition share (what instances are made from), in order. */
+void shim_jw_recipe(
+                JsonWriter *w,
+                const char *image,
+                const char *image_digest,
+                ShimIsolation isolation,
+                const ShimLimits *limits,
+                char **env,
+                char **cmd);
 
 /* Paths (malloc'd; NULL on OOM). */
 char *shim_data_dir(const ShimContext *c, const char *name);
@@ -58,6 +67,8 @@ int shim_cgroup_rmdir(const ShimContext *c, const char *name);
 int shim_name_split(const char *name, char **ret_lab, char **ret_student);
 
 int shim_store(ShimContext *c, ImgStore **ret);
+/* Resolve an image reference in the store to its manifest digest; logs ("unknown image" for -ENOENT). */
+int shim_image_resolve(ShimContext *c, const char *image, char **ret_digest);
 
 /*
  * flock path (created if missing) with op (LOCK_EX / LOCK_SH), waiting at
@@ -70,6 +81,11 @@ int shim_lock_instance(ShimContext *c, const char *name, int *ret_fd);
 int shim_lock_names(ShimContext *c, int *ret_fd);
 /* A lab's lock: exclusive for lab-wide changes, shared for instance operations within it. */
 int shim_lock_lab(ShimContext *c, const char *lab, int op, int *ret_fd);
+/*
+ * Lock an instance (a student's lab shared first) and check that its definition exists
+ * ("no such instance" for -ENOENT). Logs.
+ */
+int shim_lock_existing(ShimContext *c, const char *name, int *ret_lab_fd, int *ret_inst_fd);
 
 /* Run-time state of an instance, from its run directory and shim. */
 typedef enum ShimLive {
@@ -128,6 +144,9 @@ int shim_instance_stop_locked(ShimContext *c, const char *name, uint64_t timeout
 int shim_instance_remove_locked(ShimContext *c, const char *name);
 /* Remove the definition and files of a stopped instance (names lock held). */
 int shim_instance_purge(ShimContext *c, const char *name);
+
+/* prepare.c: the run.json key "reap", the command the keeper runs when the shim dies (`aula _reap`). */
+void shim_jw_reap(JsonWriter *w, const ShimContext *c, const char *name);
 
 /* prepare-vm.c: run.json of a VM instance (and its disks, its tap); its writable disk. */
 int shim_vm_prepare(ShimContext *c, ShimStart *st, const char *run_dir);

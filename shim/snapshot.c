@@ -264,19 +264,6 @@ static int copy_file_if_there(const char *src_dir, const char *dst_dir, const ch
         return copy_data(s, d, st.st_size);
 }
 
-static int lock_for(ShimContext *c, const char *name, int *ret_lab, int *ret_inst) {
-        _cleanup_free_ char *lab = NULL, *student = NULL;
-        int r;
-
-        *ret_lab = -EBADF;
-        r = shim_name_split(name, &lab, &student);
-        if (r < 0)
-                return log_error_errno(r, "invalid instance name '%s'", name);
-        if (lab && (r = shim_lock_lab(c, lab, LOCK_SH, ret_lab)) < 0)
-                return r;
-        return shim_lock_instance(c, name, ret_inst);
-}
-
 static int check_snap_name(const char *snap) {
         if (!shim_name_is_valid(snap) || strchr(snap, '/'))
                 return log_error_errno(
@@ -292,19 +279,12 @@ int shim_instance_snapshot(ShimContext *c, const char *name, const char *snap) {
         _cleanup_free_ char *data = NULL, *upper = NULL, *dir = NULL, *tmp = NULL, *final = NULL, *cg = NULL;
         _cleanup_(cg_manager_freep) CgManager *m = NULL;
         bool frozen = false;
-        ShimDef d = {};
         int r;
 
         r = check_snap_name(snap);
         if (r < 0)
                 return r;
-        r = lock_for(c, name, &lab_fd, &fd);
-        if (r < 0)
-                return r;
-        r = shim_def_load(c, name, &d);
-        shim_def_done(&d);
-        if (r == -ENOENT)
-                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "no such instance: %s", name);
+        r = shim_lock_existing(c, name, &lab_fd, &fd);
         if (r < 0)
                 return r;
         data = shim_data_dir(c, name);
@@ -410,18 +390,11 @@ int shim_reset_files(ShimContext *c, const char *name, const char *snap) {
 int shim_instance_reset(ShimContext *c, const char *name, const char *snap, uint64_t timeout_usec) {
         _cleanup_close_ int lab_fd = -EBADF, fd = -EBADF;
         bool running;
-        ShimDef d = {};
         int r;
 
         if (snap && (r = check_snap_name(snap)) < 0)
                 return r;
-        r = lock_for(c, name, &lab_fd, &fd);
-        if (r < 0)
-                return r;
-        r = shim_def_load(c, name, &d);
-        shim_def_done(&d);
-        if (r == -ENOENT)
-                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "no such instance: %s", name);
+        r = shim_lock_existing(c, name, &lab_fd, &fd);
         if (r < 0)
                 return r;
         if (snap) {
