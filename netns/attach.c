@@ -108,7 +108,7 @@ static int check_forward(Session *s, const Forward *f, char **error_msg) {
                 const NetnsLab *lab = s->labs.labs[i];
                 for (size_t j = 0; j < lab->n_forwards; j++)
                         if (forwards_clash(f, &lab->forwards[j]))
-                                return set_error(
+                                return error_msg_set(
                                                 error_msg, -EADDRINUSE,
                                                 "%s port %u is already forwarded to %s/%s",
                                                 netns_proto_to_string(f->proto), f->host_port, lab->name,
@@ -142,15 +142,15 @@ static int lease_addresses(const NetnsLab *lab, const char *want, Lease *l, char
                         return json_error(error_msg, "ipv4", "'%s' is not an IPv4 address", want);
                 r = ipam_check_host(&lab->subnet, &l->ip4, used, lab->n_leases);
                 if (r == -EINVAL)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, r, "%s is not a usable host address of lab subnet %s",
                                         want, ncidr_to_string(&lab->subnet, a));
                 if (r == -EADDRINUSE)
-                        return set_error(error_msg, r, "%s is already leased in lab '%s'", want, lab->name);
+                        return error_msg_set(error_msg, r, "%s is already leased in lab '%s'", want, lab->name);
         } else {
                 r = ipam_pick_host(&lab->subnet, used, lab->n_leases, &l->ip4);
                 if (r == -ENOSPC)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, r, "lab '%s' has no free address left in %s", lab->name,
                                         ncidr_to_string(&lab->subnet, a));
                 if (r < 0)
@@ -184,9 +184,9 @@ static int plan(Session *s,
 
         lab = session_find(s, q->lab);
         if (!lab)
-                return set_error(error_msg, -ENOENT, "no lab '%s'", q->lab);
+                return error_msg_set(error_msg, -ENOENT, "no lab '%s'", q->lab);
         if (lab_find_lease(lab, q->instance))
-                return set_error(
+                return error_msg_set(
                                 error_msg, -EEXIST, "instance '%s' is already attached to lab '%s'",
                                 q->instance, q->lab);
         *l = (Lease){ .tap = q->tap };
@@ -194,7 +194,7 @@ static int plan(Session *s,
         for (size_t i = 0; i < s->labs.n; i++)
                 for (size_t j = 0; j < s->labs.labs[i]->n_leases; j++)
                         if (streq(s->labs.labs[i]->leases[j].link, l->link))
-                                return set_error(
+                                return error_msg_set(
                                                 error_msg, -EEXIST, "link name %s of '%s' collides with %s/%s",
                                                 l->link, q->instance, s->labs.labs[i]->name,
                                                 s->labs.labs[i]->leases[j].instance);
@@ -216,8 +216,9 @@ static int plan(Session *s,
                         r = check_forward(s, &fw[i], error_msg);
                 for (size_t j = 0; r >= 0 && j < i; j++)
                         if (forwards_clash(&fw[i], &fw[j]))
-                                r = set_error(error_msg, -EADDRINUSE, "port %u is forwarded twice",
-                                              fw[i].host_port);
+                                r = error_msg_set(
+                                                error_msg, -EADDRINUSE, "port %u is forwarded twice",
+                                                fw[i].host_port);
                 if (r < 0) {
                         for (size_t j = 0; j <= i; j++)
                                 forward_done(&fw[j]);
@@ -258,7 +259,7 @@ static int create_link(Session *s, const AttachRequest *q, const NetnsLab *lab, 
 
         r = nl_link_index(s->nl, lab->bridge, &bridge);
         if (r < 0)
-                return set_error(
+                return error_msg_set(
                                 error_msg, r, "bridge '%s' of lab '%s': %s", lab->bridge, lab->name,
                                 strerror(-r));
         if (q->tap) {
@@ -271,7 +272,7 @@ static int create_link(Session *s, const AttachRequest *q, const NetnsLab *lab, 
         } else {
                 r = nl_open(q->netns_fd, &ns);
                 if (r < 0)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, r, "enter the instance's network namespace (fd %d): %s",
                                         q->netns_fd, strerror(-r));
                 r = nl_veth_create(s->nl, l->link, bridge, lab->mtu, l->ifname, q->netns_fd, l->mac, error_msg);
@@ -285,7 +286,7 @@ static int create_link(Session *s, const AttachRequest *q, const NetnsLab *lab, 
                 r = nl_brport_isolate(s->nl, ifindex, true, error_msg);
         if (r < 0) {
                 (void) nl_link_delete(s->nl, l->link, NULL);
-                return set_error(error_msg, r, "attach '%s': %s", l->instance, strerror(-r));
+                return error_msg_set(error_msg, r, "attach '%s': %s", l->instance, strerror(-r));
         }
         return q->tap ? TAKE_FD(tapfd) : 0;
 }
@@ -314,7 +315,7 @@ static int record(Session *s, NetnsLab *lab, Lease *l, Forward *fw, size_t n_fw,
         if (r >= 0) {
                 r = state_save_leases(s->dirfd, lab);
                 if (r < 0)
-                        set_error(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
+                        error_msg_set(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
         }
         if (r >= 0 && n_fw > 0)
                 r = session_fw_sync(s, false, error_msg);
@@ -357,7 +358,7 @@ static int attach(
 
         r = session_begin(data_root, false, false, &s, NULL, error_msg);
         if (r == -ENOENT)
-                return set_error(error_msg, r, "no lab '%s'", q->lab);
+                return error_msg_set(error_msg, r, "no lab '%s'", q->lab);
         if (r < 0)
                 return r;
         r = plan(&s, q, &lab, &l, &fw, error_msg);
@@ -435,14 +436,14 @@ static int open_instance(
                 return json_error(error_msg, NULL, "invalid instance name '%s': use " NAME_RULES, instance ?: "");
         r = session_begin(data_root, false, false, s, NULL, error_msg);
         if (r == -ENOENT)
-                return set_error(error_msg, r, "no lab '%s'", lab);
+                return error_msg_set(error_msg, r, "no lab '%s'", lab);
         if (r < 0)
                 return r;
         l = session_find(s, lab);
         if (!l)
-                r = set_error(error_msg, -ENOENT, "no lab '%s'", lab);
+                r = error_msg_set(error_msg, -ENOENT, "no lab '%s'", lab);
         else if (!lab_find_lease(l, instance))
-                r = set_error(error_msg, -ENOENT, "instance '%s' is not attached to lab '%s'", instance, lab);
+                r = error_msg_set(error_msg, -ENOENT, "instance '%s' is not attached to lab '%s'", instance, lab);
         if (r < 0) {
                 session_end(s);
                 return r;
@@ -470,7 +471,7 @@ int netns_detach(const char *data_root, const char *lab, const char *instance, c
         if (r >= 0)
                 r = state_save_leases(s.dirfd, l);
         if (r < 0) {
-                set_error(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
+                error_msg_set(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
                 goto finish;
         }
         r = nl_link_delete(s.nl, link, error_msg);
@@ -508,7 +509,7 @@ int netns_forward_add(
                 goto finish;
         r = state_save_leases(s.dirfd, l);
         if (r < 0)
-                set_error(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
+                error_msg_set(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
         if (r >= 0)
                 r = session_fw_sync(&s, false, error_msg);
         if (r < 0) {
@@ -546,8 +547,9 @@ int netns_forward_remove(
                     naddr_equal(&l->forwards[i].host, &f.host))
                         break;
         if (i == l->n_forwards) {
-                r = set_error(error_msg, -ENOENT, "%s port %u is not forwarded to %s/%s",
-                              netns_proto_to_string(f.proto), f.host_port, lab, instance);
+                r = error_msg_set(
+                                error_msg, -ENOENT, "%s port %u is not forwarded to %s/%s",
+                                netns_proto_to_string(f.proto), f.host_port, lab, instance);
                 goto finish;
         }
         removed = l->forwards[i];
@@ -555,7 +557,7 @@ int netns_forward_remove(
         l->n_forwards--;
         r = state_save_leases(s.dirfd, l);
         if (r < 0)
-                set_error(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
+                error_msg_set(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
         else
                 r = session_fw_sync(&s, false, error_msg);
 finish:

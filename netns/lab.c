@@ -149,13 +149,13 @@ static int allocate(Session *s, NetnsLab *lab, const LabPlan *p, char **error_ms
 
         r = used_subnets(s, AF_INET, &used, &n);
         if (r < 0)
-                return set_error(error_msg, r, "list host addresses: %s", strerror(-r));
+                return error_msg_set(error_msg, r, "list host addresses: %s", strerror(-r));
         if (p->explicit_subnet) {
                 for (size_t i = 0; i < n; i++) {
                         if (!ncidr_overlaps(&p->subnet, &used[i]))
                                 continue;
                         const char *owner = owner_of(s, &used[i]);
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, -EADDRINUSE, "subnet %s overlaps %s%s%s %s",
                                         ncidr_to_string(&p->subnet, a), owner ? "lab '" : "a host network",
                                         owner ?: "", owner ? "'" : "", ncidr_to_string(&used[i], b));
@@ -164,7 +164,7 @@ static int allocate(Session *s, NetnsLab *lab, const LabPlan *p, char **error_ms
         } else {
                 r = ipam_pick_subnet(&p->pool, p->prefixlen, used, n, &lab->subnet);
                 if (r == -ENOSPC)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, r, "address pool %s is exhausted (no free /%u left)",
                                         ncidr_to_string(&p->pool, a), p->prefixlen);
                 if (r < 0)
@@ -176,10 +176,10 @@ static int allocate(Session *s, NetnsLab *lab, const LabPlan *p, char **error_ms
         used = NULL;
         r = used_subnets(s, AF_INET6, &used, &n);
         if (r < 0)
-                return set_error(error_msg, r, "list host addresses: %s", strerror(-r));
+                return error_msg_set(error_msg, r, "list host addresses: %s", strerror(-r));
         r = ipam_pick_subnet(&p->pool6, 64, used, n, &lab->subnet6);
         if (r == -ENOSPC)
-                return set_error(error_msg, r, "IPv6 pool %s is exhausted", ncidr_to_string(&p->pool6, a));
+                return error_msg_set(error_msg, r, "IPv6 pool %s is exhausted", ncidr_to_string(&p->pool6, a));
         return r;
 }
 
@@ -231,7 +231,7 @@ int netns_lab_create(
         if (r < 0)
                 return r;
         if (session_find(&s, name)) {
-                r = set_error(error_msg, -EEXIST, "lab '%s' already exists", name);
+                r = error_msg_set(error_msg, -EEXIST, "lab '%s' already exists", name);
                 goto finish;
         }
         r = allocate(&s, lab, &plan, error_msg);
@@ -247,7 +247,7 @@ int netns_lab_create(
                 goto finish;
         r = state_save(s.dirfd, lab);
         if (r < 0) {
-                set_error(error_msg, r, "save lab '%s': %s", name, strerror(-r));
+                error_msg_set(error_msg, r, "save lab '%s': %s", name, strerror(-r));
                 goto err_bridge;
         }
         r = labset_add(&s.labs, lab);
@@ -285,18 +285,18 @@ int netns_lab_delete(const char *data_root, const char *name, char **error_msg) 
                 return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, name ?: "");
         r = session_begin(data_root, false, false, &s, NULL, error_msg);
         if (r == -ENOENT)
-                return set_error(error_msg, r, "no lab '%s'", name);
+                return error_msg_set(error_msg, r, "no lab '%s'", name);
         if (r < 0)
                 return r;
         lab = session_find(&s, name);
         if (!lab) {
-                r = set_error(error_msg, -ENOENT, "no lab '%s'", name);
+                r = error_msg_set(error_msg, -ENOENT, "no lab '%s'", name);
                 goto finish;
         }
         /* Forget first: a crash after this leaves only orphans, which the next call removes. */
         r = state_remove(s.dirfd, name);
         if (r < 0) {
-                set_error(error_msg, r, "remove state of lab '%s': %s", name, strerror(-r));
+                error_msg_set(error_msg, r, "remove state of lab '%s': %s", name, strerror(-r));
                 goto finish;
         }
         labset_take(&s.labs, lab);
@@ -327,12 +327,12 @@ int netns_lab_set_mode(const char *data_root, const char *name, NetnsMode mode, 
                 return json_error(error_msg, NULL, "unknown mode %d", (int) mode);
         r = session_begin(data_root, false, false, &s, NULL, error_msg);
         if (r == -ENOENT)
-                return set_error(error_msg, r, "no lab '%s'", name);
+                return error_msg_set(error_msg, r, "no lab '%s'", name);
         if (r < 0)
                 return r;
         lab = session_find(&s, name);
         if (!lab) {
-                r = set_error(error_msg, -ENOENT, "no lab '%s'", name);
+                r = error_msg_set(error_msg, -ENOENT, "no lab '%s'", name);
                 goto finish;
         }
         old = lab->mode;
@@ -340,7 +340,7 @@ int netns_lab_set_mode(const char *data_root, const char *name, NetnsMode mode, 
         r = state_save(s.dirfd, lab);
         if (r < 0) {
                 lab->mode = old;
-                set_error(error_msg, r, "save lab '%s': %s", name, strerror(-r));
+                error_msg_set(error_msg, r, "save lab '%s': %s", name, strerror(-r));
                 goto finish;
         }
         /* Rules first (they cut outbound traffic), then port isolation between classmates. */
@@ -370,7 +370,7 @@ int netns_lab_load(const char *data_root, const char *name, NetnsLab **ret, char
         if (r >= 0)
                 r = state_load(dirfd, name, ret, error_msg);
         if (r == -ENOENT)
-                return set_error(error_msg, r, "no lab '%s'", name);
+                return error_msg_set(error_msg, r, "no lab '%s'", name);
         return r;
 }
 

@@ -274,5 +274,3 @@ NetnsLab *session_find(Session *s, const char *name);
 int session_fw_sync(Session *s, bool force, char **error_msg);
 /* Create the lab's bridge with its gateway addresses; the bridge is removed again on failure. */
 int lab_bridge_setup(NlSock *nl, const NetnsLab *lab, char **error_msg);
-/* Set error_msg (when not NULL and not set yet) and return r. */
-int set_error(char **error_msg, int r, const char *fmt, ...) _printf_(3, 4);
