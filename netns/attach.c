@@ -171,20 +171,11 @@ typedef struct AttachRequest {
 } AttachRequest;
 
 /* Step 1: everything that can be checked before touching the kernel. */
-static int plan(Session *s,
-                const AttachRequest *q,
-                NetnsLab **ret_lab,
-                Lease *l,
-                Forward **ret_fw,
-                char **error_msg) {
+static int plan(Session *s, const AttachRequest *q, NetnsLab *lab, Lease *l, Forward **ret_fw, char **error_msg) {
         _cleanup_free_ Forward *fw = NULL;
         const NetnsAttachOptions *o = q->opts;
-        NetnsLab *lab;
         int r;
 
-        lab = session_find(s, q->lab);
-        if (!lab)
-                return error_msg_set(error_msg, -ENOENT, "no lab '%s'", q->lab);
         if (lab_find_lease(lab, q->instance))
                 return error_msg_set(
                                 error_msg, -EEXIST, "instance '%s' is already attached to lab '%s'",
@@ -225,7 +216,6 @@ static int plan(Session *s,
                         return r;
                 }
         }
-        *ret_lab = lab;
         *ret_fw = TAKE_PTR(fw);
         return 0;
 }
@@ -356,12 +346,10 @@ static int attach(
         if (q->opts->n_forwards > 0 && !q->opts->forwards)
                 return -EINVAL;
 
-        r = session_begin(data_root, false, false, &s, NULL, error_msg);
-        if (r == -ENOENT)
-                return error_msg_set(error_msg, r, "no lab '%s'", q->lab);
+        r = session_begin_lab(data_root, q->lab, &s, &lab, error_msg);
         if (r < 0)
                 return r;
-        r = plan(&s, q, &lab, &l, &fw, error_msg);
+        r = plan(&s, q, lab, &l, &fw, error_msg);
         if (r >= 0 && ret)
                 r = lab_attachment_new(lab, &l, &att);
         if (r < 0)
@@ -434,19 +422,14 @@ static int open_instance(
                 return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, lab ?: "");
         if (!netns_name_valid(instance))
                 return json_error(error_msg, NULL, "invalid instance name '%s': use " NAME_RULES, instance ?: "");
-        r = session_begin(data_root, false, false, s, NULL, error_msg);
-        if (r == -ENOENT)
-                return error_msg_set(error_msg, r, "no lab '%s'", lab);
+        r = session_begin_lab(data_root, lab, s, &l, error_msg);
         if (r < 0)
                 return r;
-        l = session_find(s, lab);
-        if (!l)
-                r = error_msg_set(error_msg, -ENOENT, "no lab '%s'", lab);
-        else if (!lab_find_lease(l, instance))
-                r = error_msg_set(error_msg, -ENOENT, "instance '%s' is not attached to lab '%s'", instance, lab);
-        if (r < 0) {
+        if (!lab_find_lease(l, instance)) {
                 session_end(s);
-                return r;
+                return error_msg_set(
+                                error_msg, -ENOENT, "instance '%s' is not attached to lab '%s'", instance,
+                                lab);
         }
         *ret_lab = l;
         return 0;

@@ -283,16 +283,9 @@ int netns_lab_delete(const char *data_root, const char *name, char **error_msg) 
 
         if (!netns_name_valid(name))
                 return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, name ?: "");
-        r = session_begin(data_root, false, false, &s, NULL, error_msg);
-        if (r == -ENOENT)
-                return error_msg_set(error_msg, r, "no lab '%s'", name);
+        r = session_begin_lab(data_root, name, &s, &lab, error_msg);
         if (r < 0)
                 return r;
-        lab = session_find(&s, name);
-        if (!lab) {
-                r = error_msg_set(error_msg, -ENOENT, "no lab '%s'", name);
-                goto finish;
-        }
         /* Forget first: a crash after this leaves only orphans, which the next call removes. */
         r = state_remove(s.dirfd, name);
         if (r < 0) {
@@ -325,16 +318,9 @@ int netns_lab_set_mode(const char *data_root, const char *name, NetnsMode mode, 
                 return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, name ?: "");
         if (!netns_mode_to_string(mode))
                 return json_error(error_msg, NULL, "unknown mode %d", (int) mode);
-        r = session_begin(data_root, false, false, &s, NULL, error_msg);
-        if (r == -ENOENT)
-                return error_msg_set(error_msg, r, "no lab '%s'", name);
+        r = session_begin_lab(data_root, name, &s, &lab, error_msg);
         if (r < 0)
                 return r;
-        lab = session_find(&s, name);
-        if (!lab) {
-                r = error_msg_set(error_msg, -ENOENT, "no lab '%s'", name);
-                goto finish;
-        }
         old = lab->mode;
         lab->mode = mode;
         r = state_save(s.dirfd, lab);

@@ -268,6 +268,8 @@ typedef struct Session {
  * they look current.
  */
 int session_begin(const char *data_root, bool create, bool force, Session *s, int *ret_removed, char **error_msg);
+/* session_begin() on existing state, then the lab called name; on failure no session is left open. */
+int session_begin_lab(const char *data_root, const char *name, Session *s, NetnsLab **ret_lab, char **error_msg);
 void session_end(Session *s);
 NetnsLab *session_find(Session *s, const char *name);
 /* Bring the nftables table in line with the labs (skipped when the last applied ruleset is the same). */

@@ -227,6 +227,24 @@ fail:
         return r;
 }
 
+int session_begin_lab(const char *data_root, const char *name, Session *s, NetnsLab **ret_lab, char **error_msg) {
+        NetnsLab *lab;
+        int r;
+
+        r = session_begin(data_root, false, false, s, NULL, error_msg);
+        if (r == -ENOENT)
+                return error_msg_set(error_msg, r, "no lab '%s'", name);
+        if (r < 0)
+                return r;
+        lab = session_find(s, name);
+        if (!lab) {
+                session_end(s);
+                return error_msg_set(error_msg, -ENOENT, "no lab '%s'", name);
+        }
+        *ret_lab = lab;
+        return 0;
+}
+
 int netns_gc(const char *data_root, char **error_msg) {
         Session s;
         int removed = 0, r;
