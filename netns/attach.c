@@ -302,11 +302,8 @@ static int record(Session *s, NetnsLab *lab, Lease *l, Forward *fw, size_t n_fw,
         r = add_lease(lab, l);
         for (size_t i = 0; r >= 0 && i < n_fw; i++)
                 r = add_forward(lab, &fw[i]);
-        if (r >= 0) {
-                r = state_save_leases(s->dirfd, lab);
-                if (r < 0)
-                        error_msg_set(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
-        }
+        if (r >= 0)
+                r = session_save_leases(s, lab, error_msg);
         if (r >= 0 && n_fw > 0)
                 r = session_fw_sync(s, false, error_msg);
         if (r < 0) {
@@ -450,13 +447,9 @@ int netns_detach(const char *data_root, const char *lab, const char *instance, c
                 had_forwards = had_forwards || streq(l->forwards[i].instance, instance);
         /* Forget first: a crash after this leaves an orphan link, which the next call removes. */
         lab_drop_instance(l, instance);
-        r = lab_sync(l);
-        if (r >= 0)
-                r = state_save_leases(s.dirfd, l);
-        if (r < 0) {
-                error_msg_set(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
+        r = session_save_leases(&s, l, error_msg);
+        if (r < 0)
                 goto finish;
-        }
         r = nl_link_delete(s.nl, link, error_msg);
         if (r == -ENODEV)
                 r = 0; /* the instance's namespace is gone, and its veth with it */
@@ -490,9 +483,7 @@ int netns_forward_add(
                 r = add_forward(l, &f);
         if (r < 0)
                 goto finish;
-        r = state_save_leases(s.dirfd, l);
-        if (r < 0)
-                error_msg_set(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
+        r = session_save_leases(&s, l, error_msg);
         if (r >= 0)
                 r = session_fw_sync(&s, false, error_msg);
         if (r < 0) {
@@ -538,10 +529,8 @@ int netns_forward_remove(
         removed = l->forwards[i];
         memmove(&l->forwards[i], &l->forwards[i + 1], (l->n_forwards - i - 1) * sizeof(Forward));
         l->n_forwards--;
-        r = state_save_leases(s.dirfd, l);
-        if (r < 0)
-                error_msg_set(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
-        else
+        r = session_save_leases(&s, l, error_msg);
+        if (r >= 0)
                 r = session_fw_sync(&s, false, error_msg);
 finish:
         forward_done(&removed);

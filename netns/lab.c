@@ -245,11 +245,9 @@ int netns_lab_create(
         r = lab_bridge_setup(s.nl, lab, error_msg);
         if (r < 0)
                 goto finish;
-        r = state_save(s.dirfd, lab);
-        if (r < 0) {
-                error_msg_set(error_msg, r, "save lab '%s': %s", name, strerror(-r));
+        r = session_save_lab(&s, lab, error_msg);
+        if (r < 0)
                 goto err_bridge;
-        }
         r = labset_add(&s.labs, lab);
         if (r < 0)
                 goto err_state;
@@ -323,10 +321,9 @@ int netns_lab_set_mode(const char *data_root, const char *name, NetnsMode mode, 
                 return r;
         old = lab->mode;
         lab->mode = mode;
-        r = state_save(s.dirfd, lab);
+        r = session_save_lab(&s, lab, error_msg);
         if (r < 0) {
                 lab->mode = old;
-                error_msg_set(error_msg, r, "save lab '%s': %s", name, strerror(-r));
                 goto finish;
         }
         /* Rules first (they cut outbound traffic), then port isolation between classmates. */

@@ -271,6 +271,10 @@ int session_begin(const char *data_root, bool create, bool force, Session *s, in
 /* session_begin() on existing state, then the lab called name; on failure no session is left open. */
 int session_begin_lab(const char *data_root, const char *name, Session *s, NetnsLab **ret_lab, char **error_msg);
 void session_end(Session *s);
+/* Refresh the lab's derived fields and write its leases and forwards; a "save lab" message on failure. */
+int session_save_leases(Session *s, NetnsLab *lab, char **error_msg);
+/* Write the lab's configuration and leases; a "save lab" message on failure. */
+int session_save_lab(Session *s, const NetnsLab *lab, char **error_msg);
 NetnsLab *session_find(Session *s, const char *name);
 /* Bring the nftables table in line with the labs (skipped when the last applied ruleset is the same). */
 int session_fw_sync(Session *s, bool force, char **error_msg);

@@ -139,11 +139,9 @@ static int repair_lab(Session *s, NetnsLab *lab, char **links, bool force, int *
                 dirty = true;
         }
         if (dirty) {
-                r = lab_sync(lab);
-                if (r >= 0)
-                        r = state_save_leases(s->dirfd, lab);
+                r = session_save_leases(s, lab, error_msg);
                 if (r < 0)
-                        return error_msg_set(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
+                        return r;
                 *changed = true;
         }
         if (!strv_contains(links, lab->bridge)) {
@@ -225,6 +223,24 @@ int session_begin(const char *data_root, bool create, bool force, Session *s, in
 fail:
         session_end(s);
         return r;
+}
+
+int session_save_leases(Session *s, NetnsLab *lab, char **error_msg) {
+        int r = lab_sync(lab);
+
+        if (r >= 0)
+                r = state_save_leases(s->dirfd, lab);
+        if (r < 0)
+                return error_msg_set(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
+        return 0;
+}
+
+int session_save_lab(Session *s, const NetnsLab *lab, char **error_msg) {
+        int r = state_save(s->dirfd, lab);
+
+        if (r < 0)
+                return error_msg_set(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
+        return 0;
 }
 
 int session_begin_lab(const char *data_root, const char *name, Session *s, NetnsLab **ret_lab, char **error_msg) {
