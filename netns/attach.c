@@ -15,8 +15,6 @@
  *   6. rules, when port forwards changed them.
  */
 
-#define NAME_RULES "1..63 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit"
-
 NetnsAttachment *netns_attachment_free(NetnsAttachment *a) {
         if (!a)
                 return NULL;
@@ -328,12 +326,11 @@ static int attach(
         Session s;
         int r;
 
-        if (!netns_name_valid(q->lab))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, q->lab ?: "");
-        if (!netns_name_valid(q->instance))
-                return json_error(
-                                error_msg, NULL, "invalid instance name '%s': use " NAME_RULES,
-                                q->instance ?: "");
+        r = netns_name_check("lab", q->lab, error_msg);
+        if (r >= 0)
+                r = netns_name_check("instance", q->instance, error_msg);
+        if (r < 0)
+                return r;
         if (!q->tap && !ifname_valid(q->opts->ifname ?: NETNS_DEFAULT_IFNAME))
                 return json_error(error_msg, "ifname", "invalid interface name '%s'", q->opts->ifname);
         if (!q->tap && q->netns_fd < 0)
@@ -415,10 +412,11 @@ static int open_instance(
         NetnsLab *l;
         int r;
 
-        if (!netns_name_valid(lab))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, lab ?: "");
-        if (!netns_name_valid(instance))
-                return json_error(error_msg, NULL, "invalid instance name '%s': use " NAME_RULES, instance ?: "");
+        r = netns_name_check("lab", lab, error_msg);
+        if (r >= 0)
+                r = netns_name_check("instance", instance, error_msg);
+        if (r < 0)
+                return r;
         r = session_begin_lab(data_root, lab, s, &l, error_msg);
         if (r < 0)
                 return r;

@@ -3,8 +3,6 @@
 
 /* Labs: creation (address allocation, bridge, rules), deletion, mode changes, state access. */
 
-#define NAME_RULES "1..63 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit"
-
 typedef struct LabPlan {
         bool explicit_subnet;
         NCidr subnet; /* explicit */
@@ -83,8 +81,9 @@ static int parse_options(const char *name, const NetnsLabOptions *o, NetnsLab **
         _cleanup_(netns_lab_freep) NetnsLab *lab = NULL;
         int r;
 
-        if (!netns_name_valid(name))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, name ?: "");
+        r = netns_name_check("lab", name, error_msg);
+        if (r < 0)
+                return r;
         if (!netns_mode_to_string(o->mode))
                 return json_error(error_msg, "mode", "unknown mode %d", (int) o->mode);
         *p = (LabPlan){};
@@ -279,8 +278,9 @@ int netns_lab_delete(const char *data_root, const char *name, char **error_msg) 
         Session s;
         int r;
 
-        if (!netns_name_valid(name))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, name ?: "");
+        r = netns_name_check("lab", name, error_msg);
+        if (r < 0)
+                return r;
         r = session_begin_lab(data_root, name, &s, &lab, error_msg);
         if (r < 0)
                 return r;
@@ -312,8 +312,9 @@ int netns_lab_set_mode(const char *data_root, const char *name, NetnsMode mode, 
         Session s;
         int r;
 
-        if (!netns_name_valid(name))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, name ?: "");
+        r = netns_name_check("lab", name, error_msg);
+        if (r < 0)
+                return r;
         if (!netns_mode_to_string(mode))
                 return json_error(error_msg, NULL, "unknown mode %d", (int) mode);
         r = session_begin_lab(data_root, name, &s, &lab, error_msg);
@@ -347,8 +348,9 @@ int netns_lab_load(const char *data_root, const char *name, NetnsLab **ret, char
         _cleanup_close_ int dirfd = -EBADF;
         int r;
 
-        if (!netns_name_valid(name))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, name ?: "");
+        r = netns_name_check("lab", name, error_msg);
+        if (r < 0)
+                return r;
         r = state_open(data_root, false, &dirfd);
         if (r >= 0)
                 r = state_load(dirfd, name, ret, error_msg);

@@ -66,6 +66,8 @@ u128 ncidr_offset(const NCidr *c, const NAddr *a);
 
 /* Lab and instance names: 1..63 of [A-Za-z0-9_.-], first character alphanumeric. */
 bool netns_name_valid(const char *s);
+/* 0 for a valid name, else -EINVAL with "invalid <what> name '<name>': use <the rules>". */
+int netns_name_check(const char *what, const char *name, char **error_msg);
 /* True for names this library creates: a prefix above plus 10 lowercase hex digits. */
 bool netns_link_name_is_ours(const char *ifname);
 uint64_t netns_hash(const char *a, const char *b);
