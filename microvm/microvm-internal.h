@@ -225,7 +225,7 @@ void virtio_dev_fail(VirtioDev *d, unsigned q, int error);
  * Serve one popped chain: 0 with *ret_written (bytes placed in its writable
  * part), or -errno for a malformed chain.
  */
-typedef int (*VirtioChainFn)(VirtioDev *d, VqChain *c, uint32_t *ret_written);
+typedef int (*VirtioChainFn)(VirtioDev *d, const VqChain *c, uint32_t *ret_written);
 /*
  * Pop every available chain of queue q, serve it and put it on the used ring,
  * then interrupt if anything was used. A malformed chain (from the ring or

@@ -147,7 +147,7 @@ static uint8_t blk_handle(VirtioBlk *b, const VqChain *c, uint64_t data_len, uin
 }
 
 /* header (16 bytes, readable) ... status (1 byte, writable, last) */
-static int blk_serve(VirtioDev *d, VqChain *c, uint32_t *ret_written) {
+static int blk_serve(VirtioDev *d, const VqChain *c, uint32_t *ret_written) {
         uint32_t written = 0;
         uint64_t data_len;
         uint8_t status;

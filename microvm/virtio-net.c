@@ -19,7 +19,7 @@ typedef struct VirtioNet {
         int fd;
 } VirtioNet;
 
-static int net_tx_frame(VirtioDev *d, VqChain *c, uint32_t *ret_written) {
+static int net_tx_frame(VirtioDev *d, const VqChain *c, uint32_t *ret_written) {
         VirtioNet *n = d->backend;
         struct iovec iov[VQ_MAX_SEGS];
         int k = vq_chain_iov(c, false, 0, iov, VQ_MAX_SEGS);

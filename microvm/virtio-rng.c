@@ -25,7 +25,7 @@ static int fill_getrandom(void *buf, size_t len) {
         return 0;
 }
 
-static int rng_serve(VirtioDev *d, VqChain *c, uint32_t *ret_written) {
+static int rng_serve(VirtioDev *d, const VqChain *c, uint32_t *ret_written) {
         VirtioRng *rng = d->backend;
         uint8_t buf[RNG_MAX_PER_REQ];
         size_t n = (size_t) MIN(c->writable_len, (uint64_t) sizeof(buf));

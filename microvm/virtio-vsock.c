@@ -324,7 +324,7 @@ static void tx_packet(VirtioVsock *v, const VsockHdr *h, const VqChain *ch) {
         }
 }
 
-static int vsock_tx_chain(VirtioDev *d, VqChain *ch, uint32_t *ret_written) {
+static int vsock_tx_chain(VirtioDev *d, const VqChain *ch, uint32_t *ret_written) {
         VsockHdr h;
 
         if (ch->readable_len < sizeof(h))
