@@ -221,6 +221,11 @@ const char *strv_env_get(char *const *l, const char *key);
 int strv_env_set(char ***l, const char *entry);
 
 int xasprintf(char **ret, const char *fmt, ...) _printf_(2, 3);
+/*
+ * Set *error_msg to the formatted one-line message unless error_msg is NULL or
+ * already holds one (the first, most specific message wins). Returns r.
+ */
+int error_msg_set(char **error_msg, int r, const char *fmt, ...) _printf_(3, 4);
 int safe_atou64(const char *s, uint64_t *ret);
 int safe_atoi64(const char *s, int64_t *ret);
 int safe_atou(const char *s, unsigned *ret);

@@ -104,6 +104,18 @@ int xasprintf(char **ret, const char *fmt, ...) {
         return n;
 }
 
+int error_msg_set(char **error_msg, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (error_msg && !*error_msg) {
+                va_start(ap, fmt);
+                if (vasprintf(error_msg, fmt, ap) < 0)
+                        *error_msg = NULL;
+                va_end(ap);
+        }
+        return r;
+}
+
 int safe_atou64(const char *s, uint64_t *ret) {
         char *end;
         unsigned long long v;

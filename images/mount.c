@@ -522,6 +522,57 @@ static int abs_path(const char *p, char **ret) {
         return (*ret = path_join(cwd, p)) ? 0 : -ENOMEM;
 }
 
+/* Drop the first n references that acquire_layers() took, top first. */
+static void release_layers(ImgStore *s, char *const *names, size_t n, const char *key) {
+        for (size_t i = n; i > 0; i--)
+                (void) layer_release(s, names[i - 1], key, NULL);
+}
+
+/*
+ * Mount (or share) every layer of info for the instance (key, dir): *ret_names gets the layers' names
+ * and *ret_lowers their mount points, bottom first. On failure no reference is left.
+ */
+static int acquire_layers(
+                ImgStore *s,
+                const ImgInfo *info,
+                ImgMountBackend backend,
+                const char *key,
+                const char *dir,
+                char ***ret_names,
+                char ***ret_lowers,
+                char **error_msg) {
+        _cleanup_strv_free_ char **names = NULL, **lowers = NULL;
+        size_t acquired = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < info->n_layers; i++) {
+                _cleanup_free_ char *name = NULL, *mnt = NULL;
+                r = layer_name(info->layers[i].chain_id, &name);
+                if (r >= 0 && !(mnt = path_join(s->dir, "mnt")))
+                        r = -ENOMEM;
+                if (r >= 0) {
+                        char *full = NULL;
+                        r = xasprintf(&full, "%s/%s", mnt, name);
+                        if (r >= 0)
+                                r = strv_push(&lowers, full);
+                        if (r < 0)
+                                free(full);
+                }
+                if (r >= 0)
+                        r = strv_extend(&names, name);
+                if (r >= 0)
+                        r = layer_acquire(s, name, backend, key, dir, error_msg);
+                if (r < 0) {
+                        release_layers(s, names, acquired, key);
+                        return r;
+                }
+                acquired++;
+        }
+        *ret_names = TAKE_PTR(names);
+        *ret_lowers = TAKE_PTR(lowers);
+        return 0;
+}
+
 int img_instance_root_create(
                 ImgStore *s,
                 const char *image,
@@ -533,7 +584,6 @@ int img_instance_root_create(
         _cleanup_free_ char *dir = NULL, *key = NULL, *rootfs = NULL, *upper = NULL, *work = NULL;
         _cleanup_strv_free_ char **names = NULL, **lowers = NULL;
         _cleanup_close_ int dfd = -EBADF;
-        size_t acquired = 0;
         int r;
 
         if (backend == IMG_MOUNT_AUTO)
@@ -566,27 +616,10 @@ int img_instance_root_create(
         r = img_store_lock(s, LOCK_SH, error_msg);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < info->n_layers; i++) {
-                _cleanup_free_ char *name = NULL, *mnt = NULL;
-                r = layer_name(info->layers[i].chain_id, &name);
-                if (r >= 0 && !(mnt = path_join(s->dir, "mnt")))
-                        r = -ENOMEM;
-                if (r >= 0) {
-                        char *full = NULL;
-                        r = xasprintf(&full, "%s/%s", mnt, name);
-                        if (r >= 0)
-                                r = strv_push(&lowers, full);
-                        if (r < 0)
-                                free(full);
-                }
-                if (r >= 0)
-                        r = strv_extend(&names, name);
-                if (r < 0)
-                        goto fail_layers;
-                r = layer_acquire(s, name, backend, key, dir, error_msg);
-                if (r < 0)
-                        goto fail_layers;
-                acquired++;
+        r = acquire_layers(s, info, backend, key, dir, &names, &lowers, error_msg);
+        if (r < 0) {
+                img_store_unlock(s);
+                return r;
         }
         if ((mkdirat(dfd, "upper", 0755) < 0 && errno != EEXIST) ||
             (mkdirat(dfd, "work", 0700) < 0 && errno != EEXIST) ||
@@ -617,9 +650,7 @@ fail_dirs:
         (void) rm_rf_at(dfd, "upper");
         (void) rm_rf_at(dfd, "work");
         (void) unlinkat(dfd, "rootfs", AT_REMOVEDIR);
-fail_layers:
-        for (size_t i = acquired; i > 0; i--)
-                (void) layer_release(s, names[i - 1], key, NULL);
+        release_layers(s, names, info->n_layers, key);
         img_store_unlock(s);
         return r;
 }

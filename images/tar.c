@@ -468,14 +468,10 @@ static int build_entry(TarReader *t, const TarHeader *h, PaxState *pax, char *gn
         return 0;
 }
 
-int tar_next(TarReader *t, const TarEntry **ret) {
-        _cleanup_(pax_done) PaxState pax = {};
-        _cleanup_free_ char *gnu_name = NULL, *gnu_link = NULL;
-        TarHeader h;
+/* Skip what the caller left of the current entry's data, and its padding; sets t->done at the end of input. */
+static int skip_entry_rest(TarReader *t) {
         int r;
 
-        if (t->done)
-                return 0;
         r = skip_bytes(t, t->data_left);
         if (r < 0)
                 return r;
@@ -492,7 +488,6 @@ int tar_next(TarReader *t, const TarEntry **ret) {
                 if (n < 0)
                         return (int) n;
                 if (n == 0) {
-                        entry_done(&t->entry);
                         t->done = true;
                         return 0;
                 }
@@ -502,41 +497,69 @@ int tar_next(TarReader *t, const TarEntry **ret) {
                         return r;
                 t->padding = 0;
         }
+        return 0;
+}
+
+/*
+ * Read and check the next header block into *h with its size field. Returns 1, or 0 at the end of the
+ * archive (t->done set); pending says an extended header still waits for its entry.
+ */
+static int read_header(TarReader *t, bool pending, TarHeader *h, uint64_t *ret_size) {
+        ssize_t n;
+        int r;
+
+        /* A clean end of input at a block boundary is accepted as the end (as Go's archive/tar does). */
+        n = t->in->read(t->in, h, 1);
+        if (n < 0)
+                return (int) n;
+        if (n == 0) {
+                if (pending)
+                        return img_err(t->error_msg, -EPIPE, "tar: archive ends after an extended header");
+                t->done = true;
+                return 0;
+        }
+        r = img_stream_read_full(t->in, (char *) h + 1, BLOCK - 1);
+        if (r < 0)
+                return img_err_wrap(t->error_msg, r, "tar: truncated header");
+        t->offset += BLOCK;
+
+        if (is_zero_block(h)) {
+                /* End of archive: two zero blocks. Whatever follows is not ours to read here. */
+                t->done = true;
+                return 0;
+        }
+        if (!checksum_ok(h))
+                return img_err(t->error_msg, -EBADMSG, "tar: header checksum mismatch at offset %" PRIu64,
+                               t->offset - BLOCK);
+        if (++t->entries > t->limits.max_entries)
+                return img_err(t->error_msg, -E2BIG, "tar: more than %zu entries", t->limits.max_entries);
+        if (parse_number(h->size, sizeof(h->size), ret_size) < 0)
+                return img_err(t->error_msg, -EINVAL, "tar: malformed size field");
+        return 1;
+}
+
+int tar_next(TarReader *t, const TarEntry **ret) {
+        _cleanup_(pax_done) PaxState pax = {};
+        _cleanup_free_ char *gnu_name = NULL, *gnu_link = NULL;
+        TarHeader h;
+        int r;
+
+        if (t->done)
+                return 0;
+        r = skip_entry_rest(t);
+        if (r < 0)
+                return r;
         entry_done(&t->entry);
+        if (t->done)
+                return 0;
 
         for (;;) {
                 uint64_t size;
                 _cleanup_free_ char *meta = NULL;
 
-                /* A clean end of input at a block boundary is accepted as the end (as Go's archive/tar does). */
-                ssize_t n = t->in->read(t->in, &h, 1);
-                if (n < 0)
-                        return (int) n;
-                if (n == 0) {
-                        if (gnu_name || gnu_link || pax.path || pax.n_xattrs)
-                                return img_err(t->error_msg, -EPIPE,
-                                               "tar: archive ends after an extended header");
-                        t->done = true;
-                        return 0;
-                }
-                r = img_stream_read_full(t->in, (char *) &h + 1, BLOCK - 1);
-                if (r < 0)
-                        return img_err_wrap(t->error_msg, r, "tar: truncated header");
-                t->offset += BLOCK;
-
-                if (is_zero_block(&h)) {
-                        /* End of archive: two zero blocks. Whatever follows is not ours to read here. */
-                        t->done = true;
-                        return 0;
-                }
-                if (!checksum_ok(&h))
-                        return img_err(t->error_msg, -EBADMSG,
-                                       "tar: header checksum mismatch at offset %" PRIu64, t->offset - BLOCK);
-                if (++t->entries > t->limits.max_entries)
-                        return img_err(t->error_msg, -E2BIG, "tar: more than %zu entries",
-                                       t->limits.max_entries);
-                if (parse_number(h.size, sizeof(h.size), &size) < 0)
-                        return img_err(t->error_msg, -EINVAL, "tar: malformed size field");
+                r = read_header(t, gnu_name || gnu_link || pax.path || pax.n_xattrs, &h, &size);
+                if (r <= 0)
+                        return r;
 
                 switch (h.typeflag) {
                 case 'x':

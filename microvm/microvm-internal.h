@@ -221,6 +221,17 @@ void virtio_dev_done(VirtioDev *d);
 void virtio_dev_notify_used(VirtioDev *d, unsigned q);
 /* A malformed chain: set DEVICE_NEEDS_RESET and a config interrupt (virtio 1.2 2.1.2). */
 void virtio_dev_fail(VirtioDev *d, unsigned q, int error);
+/*
+ * Serve one popped chain: 0 with *ret_written (bytes placed in its writable
+ * part), or -errno for a malformed chain.
+ */
+typedef int (*VirtioChainFn)(VirtioDev *d, const VqChain *c, uint32_t *ret_written);
+/*
+ * Pop every available chain of queue q, serve it and put it on the used ring,
+ * then interrupt if anything was used. A malformed chain (from the ring or
+ * from serve) or a failed push fails the queue (virtio_dev_fail) and stops.
+ */
+void virtio_dev_serve_queue(VirtioDev *d, unsigned q, VirtioChainFn serve);
 bool virtio_dev_active(const VirtioDev *d);
 bool virtio_dev_has_feature(const VirtioDev *d, unsigned bit);
 /* Kick queue q as the transport would after QueueNotify (takes the lock). */

@@ -71,18 +71,6 @@ typedef struct DebugState {
         int32_t guest_status;
 } DebugState;
 
-static int serr(char **error_msg, int r, const char *fmt, ...) _printf_(3, 4);
-static int serr(char **error_msg, int r, const char *fmt, ...) {
-        va_list ap;
-        if (error_msg && !*error_msg) {
-                va_start(ap, fmt);
-                if (vasprintf(error_msg, fmt, ap) < 0)
-                        *error_msg = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 /* ------------------------------------------------------------ Buf and TLV */
 
 void buf_put(Buf *b, const void *p, size_t n) {
@@ -378,10 +366,10 @@ int vm_snapshot(Vm *vm, const char *dir, char **error_msg) {
         if (isempty(dir))
                 return -EINVAL;
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return serr(error_msg, -errno, "cannot create snapshot directory '%s': %m", dir);
+                return error_msg_set(error_msg, -errno, "cannot create snapshot directory '%s': %m", dir);
         dirfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (dirfd < 0)
-                return serr(error_msg, -errno, "cannot open snapshot directory '%s': %m", dir);
+                return error_msg_set(error_msg, -errno, "cannot open snapshot directory '%s': %m", dir);
 
         r = kvm_vm_save(&vm->kvm, &vb);
         if (r >= 0)
@@ -398,11 +386,11 @@ int vm_snapshot(Vm *vm, const char *dir, char **error_msg) {
         if (r >= 0 && body.oom)
                 r = -ENOMEM;
         if (r < 0)
-                return serr(error_msg, r, "cannot read VM state: %s", strerror(-r));
+                return error_msg_set(error_msg, r, "cannot read VM state: %s", strerror(-r));
 
         r = write_memory(vm, dirfd, &h.mem_hash);
         if (r < 0)
-                return serr(error_msg, r, "cannot write '%s/memory': %s", dir, strerror(-r));
+                return error_msg_set(error_msg, r, "cannot write '%s/memory': %s", dir, strerror(-r));
         h.body_len = body.len;
         h.body_hash = hash64(body.data, body.len);
         h.mem_size = vm->gm->ram_size;
@@ -415,7 +403,7 @@ int vm_snapshot(Vm *vm, const char *dir, char **error_msg) {
                 return -ENOMEM;
         r = write_file_atomic_at(dirfd, "state", file.data, file.len, 0600);
         if (r < 0)
-                return serr(error_msg, r, "cannot write '%s/state': %s", dir, strerror(-r));
+                return error_msg_set(error_msg, r, "cannot write '%s/state': %s", dir, strerror(-r));
         return 0;
 }
 
@@ -427,22 +415,23 @@ static int read_memory(Vm *vm, int dirfd, uint64_t expect, char **error_msg, con
 
         m.fd = openat(dirfd, "memory", O_RDONLY | O_CLOEXEC);
         if (m.fd < 0 || fstat(m.fd, &st) < 0) {
-                r = serr(error_msg, -errno, "cannot open '%s/memory': %m", dir);
+                r = error_msg_set(error_msg, -errno, "cannot open '%s/memory': %m", dir);
                 safe_close(m.fd);
                 return r;
         }
         if ((uint64_t) st.st_size != size) {
                 safe_close(m.fd);
-                return serr(error_msg, -EBADMSG, "'%s/memory' has %lld bytes, the snapshot says %" PRIu64,
-                            dir, (long long) st.st_size, size);
+                return error_msg_set(
+                                error_msg, -EBADMSG, "'%s/memory' has %lld bytes, the snapshot says %" PRIu64,
+                                dir, (long long) st.st_size, size);
         }
         hash64_init(&m.h);
         r = for_each_data_chunk(m.fd, size, load_chunk, &m);
         safe_close(m.fd);
         if (r < 0)
-                return serr(error_msg, r, "cannot read '%s/memory': %s", dir, strerror(-r));
+                return error_msg_set(error_msg, r, "cannot read '%s/memory': %s", dir, strerror(-r));
         if (hash64_final(&m.h) != expect)
-                return serr(error_msg, -EBADMSG, "'%s/memory' does not match its checksum", dir);
+                return error_msg_set(error_msg, -EBADMSG, "'%s/memory' does not match its checksum", dir);
         return 0;
 }
 
@@ -453,19 +442,20 @@ static int read_state(const char *dir, int dirfd, SnapHeader *h, char **ret_body
 
         r = read_full_file_at(dirfd, "state", SNAP_MAX_STATE, &data, &len);
         if (r < 0)
-                return serr(error_msg, r, "cannot read '%s/state': %s", dir, strerror(-r));
+                return error_msg_set(error_msg, r, "cannot read '%s/state': %s", dir, strerror(-r));
         if (len < sizeof(*h))
-                return serr(error_msg, -EBADMSG, "'%s/state' is truncated", dir);
+                return error_msg_set(error_msg, -EBADMSG, "'%s/state' is truncated", dir);
         memcpy(h, data, sizeof(*h));
         if (memcmp(h->magic, SNAP_MAGIC, 8) != 0)
-                return serr(error_msg, -EBADMSG, "'%s/state' is not an aula snapshot", dir);
+                return error_msg_set(error_msg, -EBADMSG, "'%s/state' is not an aula snapshot", dir);
         if (h->version != SNAP_VERSION || h->header_size != sizeof(*h))
-                return serr(error_msg, -EPROTONOSUPPORT,
-                            "'%s/state' has snapshot version %u, this VMM reads %u", dir, h->version,
-                            SNAP_VERSION);
+                return error_msg_set(
+                                error_msg, -EPROTONOSUPPORT,
+                                "'%s/state' has snapshot version %u, this VMM reads %u", dir, h->version,
+                                SNAP_VERSION);
         if (h->header_hash != header_hash(h) || h->body_len != len - sizeof(*h) ||
             hash64(data + sizeof(*h), h->body_len) != h->body_hash)
-                return serr(error_msg, -EBADMSG, "'%s/state' is corrupted (checksum mismatch)", dir);
+                return error_msg_set(error_msg, -EBADMSG, "'%s/state' is corrupted (checksum mismatch)", dir);
         memmove(data, data + sizeof(*h), h->body_len);
         *ret_body = TAKE_PTR(data);
         return 0;
@@ -479,12 +469,14 @@ static int check_devices(Vm *vm, const uint8_t *body, size_t len, char **error_m
         if (tlv_find(body, len, TAG_DEVICE_KINDS, &kinds, &n) < 0)
                 return -EBADMSG;
         if (n != vm->n_devs)
-                return serr(error_msg, -EINVAL, "the snapshot has %zu virtio devices, the configuration %zu",
-                            n, vm->n_devs);
+                return error_msg_set(
+                                error_msg, -EINVAL,
+                                "the snapshot has %zu virtio devices, the configuration %zu", n, vm->n_devs);
         for (size_t i = 0; i < n; i++)
                 if (kinds[i] != vm->devs[i].kind)
-                        return serr(error_msg, -EINVAL, "device %zu is a %s in the snapshot but a %s here",
-                                    i, kinds[i] < 4 ? names[kinds[i]] : "?", names[vm->devs[i].kind]);
+                        return error_msg_set(
+                                        error_msg, -EINVAL, "device %zu is a %s in the snapshot but a %s here",
+                                        i, kinds[i] < 4 ? names[kinds[i]] : "?", names[vm->devs[i].kind]);
         return 0;
 }
 
@@ -528,7 +520,7 @@ int vm_restore(const VmConfig *c, const char *dir, Vm **ret, char **error_msg) {
 
         dirfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (dirfd < 0)
-                return serr(error_msg, -errno, "cannot open snapshot directory '%s': %m", dir);
+                return error_msg_set(error_msg, -errno, "cannot open snapshot directory '%s': %m", dir);
         r = read_state(dir, dirfd, &h, &body, error_msg);
         if (r < 0)
                 return r;
@@ -550,12 +542,13 @@ int vm_restore(const VmConfig *c, const char *dir, Vm **ret, char **error_msg) {
         r = restore_state(vm, (uint8_t *) body, h.body_len);
         if (r < 0) {
                 if (error_msg && !*error_msg)
-                        serr(error_msg, 0, "cannot restore VM state from '%s/state': %s", dir, strerror(-r));
+                        error_msg_set(error_msg, 0, "cannot restore VM state from '%s/state': %s", dir,
+                                      strerror(-r));
                 goto fail;
         }
         r = kvm_vm_set_memory_wait(&vm->kvm);
         if (r < 0) {
-                serr(error_msg, 0, "cannot register guest memory with KVM: %s", strerror(-r));
+                error_msg_set(error_msg, 0, "cannot register guest memory with KVM: %s", strerror(-r));
                 goto fail;
         }
         for (size_t i = 0; i < vm->n_devs; i++)

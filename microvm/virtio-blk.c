@@ -146,44 +146,25 @@ static uint8_t blk_handle(VirtioBlk *b, const VqChain *c, uint64_t data_len, uin
         }
 }
 
+/* header (16 bytes, readable) ... status (1 byte, writable, last) */
+static int blk_serve(VirtioDev *d, const VqChain *c, uint32_t *ret_written) {
+        uint32_t written = 0;
+        uint64_t data_len;
+        uint8_t status;
+        BlkReqHdr h;
+
+        if (c->readable_len < sizeof(BlkReqHdr) || c->writable_len < 1)
+                return -EINVAL;
+        vq_chain_read(c, 0, &h, sizeof(h));
+        data_len = h.type == VIRTIO_BLK_T_OUT ? c->readable_len - sizeof(BlkReqHdr) : c->writable_len - 1;
+        status = blk_handle(d->backend, c, data_len, &written);
+        vq_chain_write(c, c->writable_len - 1, &status, 1);
+        *ret_written = written + 1;
+        return 0;
+}
+
 static void blk_queue_notify(VirtioDev *d, unsigned q) {
-        VirtioBlk *b = d->backend;
-        Vq *vq = &d->vqs[q];
-        VqChain *c = malloc(sizeof(*c));
-        bool pushed = false;
-        int r;
-
-        if (!c)
-                return;
-        while ((r = vq_pop_chain(vq, c)) > 0) {
-                uint32_t written = 0;
-                uint64_t data_len;
-                uint8_t status;
-
-                /* header (16 bytes, readable) ... status (1 byte, writable, last) */
-                if (c->readable_len < sizeof(BlkReqHdr) || c->writable_len < 1) {
-                        virtio_dev_fail(d, q, -EINVAL);
-                        break;
-                }
-                {
-                        BlkReqHdr h;
-                        vq_chain_read(c, 0, &h, sizeof(h));
-                        data_len = h.type == VIRTIO_BLK_T_OUT ? c->readable_len - sizeof(BlkReqHdr)
-                                                              : c->writable_len - 1;
-                }
-                status = blk_handle(b, c, data_len, &written);
-                vq_chain_write(c, c->writable_len - 1, &status, 1);
-                if (vq_push(vq, c->head, written + 1) < 0) {
-                        virtio_dev_fail(d, q, -EFAULT);
-                        break;
-                }
-                pushed = true;
-        }
-        if (r < 0)
-                virtio_dev_fail(d, q, r);
-        if (pushed)
-                virtio_dev_notify_used(d, q);
-        free(c);
+        virtio_dev_serve_queue(d, q, blk_serve);
 }
 
 static void *blk_free(void *p) {

@@ -98,6 +98,33 @@ void virtio_dev_fail(VirtioDev *d, unsigned q, int error) {
         raise_irq(d, VIRTIO_INT_CONFIG);
 }
 
+void virtio_dev_serve_queue(VirtioDev *d, unsigned q, VirtioChainFn serve) {
+        Vq *vq = &d->vqs[q];
+        VqChain *c = malloc(sizeof(*c));
+        bool pushed = false;
+        int r;
+
+        if (!c)
+                return;
+        while ((r = vq_pop_chain(vq, c)) > 0) {
+                uint32_t written = 0;
+
+                r = serve(d, c, &written);
+                if (r < 0)
+                        break;
+                if (vq_push(vq, c->head, written) < 0) {
+                        r = -EFAULT;
+                        break;
+                }
+                pushed = true;
+        }
+        if (r < 0)
+                virtio_dev_fail(d, q, r);
+        if (pushed)
+                virtio_dev_notify_used(d, q);
+        free(c);
+}
+
 void virtio_dev_kick(VirtioDev *d, unsigned q) {
         pthread_mutex_lock(&d->lock);
         if (q < d->ops->num_queues && virtio_dev_active(d) && d->vqs[q].ready && d->ops->queue_notify)

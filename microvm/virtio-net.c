@@ -19,33 +19,16 @@ typedef struct VirtioNet {
         int fd;
 } VirtioNet;
 
-static void net_tx(VirtioDev *d) {
+static int net_tx_frame(VirtioDev *d, const VqChain *c, uint32_t *ret_written) {
         VirtioNet *n = d->backend;
-        Vq *vq = &d->vqs[NET_TXQ];
-        VqChain *c = malloc(sizeof(*c));
-        bool pushed = false;
-        int r;
+        struct iovec iov[VQ_MAX_SEGS];
+        int k = vq_chain_iov(c, false, 0, iov, VQ_MAX_SEGS);
 
-        if (!c)
-                return;
-        while ((r = vq_pop_chain(vq, c)) > 0) {
-                struct iovec iov[VQ_MAX_SEGS];
-                int k = vq_chain_iov(c, false, 0, iov, VQ_MAX_SEGS);
-
-                /* A frame needs a header; oversized or short frames are dropped, not fatal. */
-                if (c->readable_len > VIRTIO_NET_HDR_LEN && c->readable_len <= NET_MAX_FRAME)
-                        (void) writev(n->fd, iov, k);
-                if (vq_push(vq, c->head, 0) < 0) {
-                        virtio_dev_fail(d, NET_TXQ, -EFAULT);
-                        break;
-                }
-                pushed = true;
-        }
-        if (r < 0)
-                virtio_dev_fail(d, NET_TXQ, r);
-        if (pushed)
-                virtio_dev_notify_used(d, NET_TXQ);
-        free(c);
+        /* A frame needs a header; oversized or short frames are dropped, not fatal. */
+        if (c->readable_len > VIRTIO_NET_HDR_LEN && c->readable_len <= NET_MAX_FRAME)
+                (void) writev(n->fd, iov, k);
+        *ret_written = 0;
+        return 0;
 }
 
 bool virtio_net_wants_rx(VirtioDev *d) {
@@ -105,7 +88,7 @@ void virtio_net_rx(VirtioDev *d) {
 
 static void net_queue_notify(VirtioDev *d, unsigned q) {
         if (q == NET_TXQ)
-                net_tx(d);
+                virtio_dev_serve_queue(d, NET_TXQ, net_tx_frame);
         /* rx kicks only mean "buffers added": the loop re-arms the fd (vm.c) */
 }
 

@@ -25,33 +25,19 @@ static int fill_getrandom(void *buf, size_t len) {
         return 0;
 }
 
-static void rng_queue_notify(VirtioDev *d, unsigned q) {
+static int rng_serve(VirtioDev *d, const VqChain *c, uint32_t *ret_written) {
         VirtioRng *rng = d->backend;
-        Vq *vq = &d->vqs[q];
-        VqChain *c = malloc(sizeof(*c));
-        bool pushed = false;
-        int r;
+        uint8_t buf[RNG_MAX_PER_REQ];
+        size_t n = (size_t) MIN(c->writable_len, (uint64_t) sizeof(buf));
 
-        if (!c)
-                return;
-        while ((r = vq_pop_chain(vq, c)) > 0) {
-                uint8_t buf[RNG_MAX_PER_REQ];
-                size_t n = (size_t) MIN(c->writable_len, (uint64_t) sizeof(buf));
+        if (n > 0 && rng->fill(buf, n) < 0)
+                n = 0;
+        *ret_written = (uint32_t) vq_chain_write(c, 0, buf, n);
+        return 0;
+}
 
-                if (n > 0 && rng->fill(buf, n) < 0)
-                        n = 0;
-                n = vq_chain_write(c, 0, buf, n);
-                if (vq_push(vq, c->head, (uint32_t) n) < 0) {
-                        virtio_dev_fail(d, q, -EFAULT);
-                        break;
-                }
-                pushed = true;
-        }
-        if (r < 0)
-                virtio_dev_fail(d, q, r);
-        if (pushed)
-                virtio_dev_notify_used(d, q);
-        free(c);
+static void rng_queue_notify(VirtioDev *d, unsigned q) {
+        virtio_dev_serve_queue(d, q, rng_serve);
 }
 
 static void *rng_free(void *p) {

@@ -324,36 +324,20 @@ static void tx_packet(VirtioVsock *v, const VsockHdr *h, const VqChain *ch) {
         }
 }
 
+static int vsock_tx_chain(VirtioDev *d, const VqChain *ch, uint32_t *ret_written) {
+        VsockHdr h;
+
+        if (ch->readable_len < sizeof(h))
+                return -EINVAL;
+        vq_chain_read(ch, 0, &h, sizeof(h));
+        tx_packet(d->backend, &h, ch);
+        *ret_written = 0;
+        return 0;
+}
+
 static void vsock_tx(VirtioDev *d) {
-        VirtioVsock *v = d->backend;
-        Vq *vq = &d->vqs[VSOCK_TXQ];
-        VqChain *ch = malloc(sizeof(*ch));
-        bool pushed = false;
-        int r;
-
-        if (!ch)
-                return;
-        while ((r = vq_pop_chain(vq, ch)) > 0) {
-                VsockHdr h;
-
-                if (ch->readable_len < sizeof(h)) {
-                        virtio_dev_fail(d, VSOCK_TXQ, -EINVAL);
-                        break;
-                }
-                vq_chain_read(ch, 0, &h, sizeof(h));
-                tx_packet(v, &h, ch);
-                if (vq_push(vq, ch->head, 0) < 0) {
-                        virtio_dev_fail(d, VSOCK_TXQ, -EFAULT);
-                        break;
-                }
-                pushed = true;
-        }
-        if (r < 0)
-                virtio_dev_fail(d, VSOCK_TXQ, r);
-        if (pushed)
-                virtio_dev_notify_used(d, VSOCK_TXQ);
-        free(ch);
-        vsock_rx(v); /* replies, and data the new credit allows */
+        virtio_dev_serve_queue(d, VSOCK_TXQ, vsock_tx_chain);
+        vsock_rx(d->backend); /* replies, and data the new credit allows */
 }
 
 /* Fill one rx chain with data from c; returns bytes moved, 0 when nothing, -1 when the chain is unused. */

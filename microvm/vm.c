@@ -39,45 +39,33 @@ const char *vm_exit_reason_to_string(VmExitReason r) {
         return r >= 0 && r < _VM_EXIT_MAX ? names[r] : NULL;
 }
 
-static int set_error(char **error_msg, int r, const char *fmt, ...) _printf_(3, 4);
-static int set_error(char **error_msg, int r, const char *fmt, ...) {
-        va_list ap;
-        if (error_msg && !*error_msg) {
-                va_start(ap, fmt);
-                if (vasprintf(error_msg, fmt, ap) < 0)
-                        *error_msg = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 int vm_config_validate(const VmConfig *c, char **error_msg) {
         if (!c)
                 return -EINVAL;
         if (c->memory < VM_MIN_MEMORY || c->memory > VM_MAX_MEMORY || c->memory % (2ULL << 20))
-                return set_error(
+                return error_msg_set(
                                 error_msg, -EINVAL,
                                 "memory must be a multiple of 2 MiB between %llu MiB and %llu GiB",
                                 VM_MIN_MEMORY >> 20, VM_MAX_MEMORY >> 30);
         if (c->vcpus < 1 || c->vcpus > VM_MAX_VCPUS)
-                return set_error(error_msg, -EINVAL, "vcpus must be between 1 and %d", VM_MAX_VCPUS);
+                return error_msg_set(error_msg, -EINVAL, "vcpus must be between 1 and %d", VM_MAX_VCPUS);
         if (c->n_disks > VM_MAX_DISKS || c->n_nets > VM_MAX_NETS)
-                return set_error(error_msg, -EINVAL, "too many disks or network interfaces");
+                return error_msg_set(error_msg, -EINVAL, "too many disks or network interfaces");
         if (c->n_disks + c->n_nets + (c->vsock_cid ? 1 : 0) + (c->rng ? 1 : 0) > VM_MMIO_MAX_DEVICES)
-                return set_error(error_msg, -EINVAL, "more than %d virtio devices", VM_MMIO_MAX_DEVICES);
+                return error_msg_set(error_msg, -EINVAL, "more than %d virtio devices", VM_MMIO_MAX_DEVICES);
         for (size_t i = 0; i < c->n_disks; i++)
                 if (isempty(c->disks[i].path))
-                        return set_error(error_msg, -EINVAL, "disk %zu has no path", i);
+                        return error_msg_set(error_msg, -EINVAL, "disk %zu has no path", i);
         for (size_t i = 0; i < c->n_nets; i++)
                 if (isempty(c->nets[i].tap) || strlen(c->nets[i].tap) >= IFNAMSIZ)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, -EINVAL, "tap name must be 1 to %d characters",
                                         IFNAMSIZ - 1);
         if (c->vsock_cid != 0 && (c->vsock_cid < 3 || c->vsock_cid == UINT32_MAX || isempty(c->vsock_socket)))
-                return set_error(error_msg, -EINVAL, "vsock needs a cid >= 3 and a socket path");
+                return error_msg_set(error_msg, -EINVAL, "vsock needs a cid >= 3 and a socket path");
         if (c->console < 0 || c->console >= _VM_CONSOLE_MAX ||
             (c->console == VM_CONSOLE_FILE && isempty(c->console_path)))
-                return set_error(error_msg, -EINVAL, "console file mode needs a path");
+                return error_msg_set(error_msg, -EINVAL, "console file mode needs a path");
         return 0;
 }
 
@@ -347,7 +335,7 @@ static int create_devices(Vm *vm, char **error_msg) {
 
                 r = open_disk(&c->disks[i], &fd, &size);
                 if (r < 0)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, r, "cannot open disk '%s': %s", c->disks[i].path,
                                         strerror(-r));
                 snprintf(serial, sizeof(serial), "aula-disk%zu", i);
@@ -361,7 +349,7 @@ static int create_devices(Vm *vm, char **error_msg) {
                 r = add_device(vm, VM_DEV_BLK, dev, -1);
                 vm->devs[vm->n_devs - 1].net_fd = fd; /* the disk fd, closed with the device */
                 if (r < 0)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, r, "cannot wire disk '%s': %s", c->disks[i].path,
                                         strerror(-r));
         }
@@ -371,7 +359,9 @@ static int create_devices(Vm *vm, char **error_msg) {
 
                 r = open_tap(c->nets[i].tap, &fd);
                 if (r < 0)
-                        return set_error(error_msg, r, "cannot open tap '%s': %s", c->nets[i].tap, strerror(-r));
+                        return error_msg_set(
+                                        error_msg, r, "cannot open tap '%s': %s", c->nets[i].tap,
+                                        strerror(-r));
                 if (c->nets[i].has_mac)
                         memcpy(mac, c->nets[i].mac, 6);
                 else
@@ -383,12 +373,14 @@ static int create_devices(Vm *vm, char **error_msg) {
                 }
                 r = add_device(vm, VM_DEV_NET, dev, fd);
                 if (r < 0)
-                        return set_error(error_msg, r, "cannot wire tap '%s': %s", c->nets[i].tap, strerror(-r));
+                        return error_msg_set(
+                                        error_msg, r, "cannot wire tap '%s': %s", c->nets[i].tap,
+                                        strerror(-r));
         }
         if (c->vsock_cid) {
                 r = virtio_vsock_new(vm->gm, vm->loop, c->vsock_cid, c->vsock_socket, &dev);
                 if (r < 0)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, r, "cannot listen on vsock socket '%s': %s",
                                         c->vsock_socket, strerror(-r));
                 r = add_device(vm, VM_DEV_VSOCK, dev, -1);
@@ -451,7 +443,7 @@ static int setup_console(Vm *vm, char **error_msg) {
         if (vm->cfg.console == VM_CONSOLE_FILE) {
                 vm->console_out = open(vm->cfg.console_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
                 if (vm->console_out < 0)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, -errno, "cannot open console file '%s': %m",
                                         vm->cfg.console_path);
         } else if (vm->cfg.console == VM_CONSOLE_STDIO) {
@@ -520,18 +512,18 @@ int vm_create(const VmConfig *c, Vm **ret, char **error_msg) {
                 goto fail;
         r = gm_new(c->memory, c->hugepages, &vm->gm);
         if (r < 0) {
-                set_error(error_msg, r, "cannot allocate %" PRIu64 " MiB of guest memory%s: %s",
-                          c->memory >> 20, c->hugepages ? " in hugepages" : "", strerror(-r));
+                error_msg_set(error_msg, r, "cannot allocate %" PRIu64 " MiB of guest memory%s: %s",
+                              c->memory >> 20, c->hugepages ? " in hugepages" : "", strerror(-r));
                 goto fail;
         }
         r = kvm_vm_set_memory_start(&vm->kvm, vm->gm);
         if (r < 0) {
-                set_error(error_msg, r, "cannot register guest memory with KVM: %s", strerror(-r));
+                error_msg_set(error_msg, r, "cannot register guest memory with KVM: %s", strerror(-r));
                 goto fail;
         }
         r = kvm_vm_setup_irqchip(&vm->kvm);
         if (r < 0) {
-                set_error(error_msg, r, "cannot create the in-kernel irqchip and PIT: %s", strerror(-r));
+                error_msg_set(error_msg, r, "cannot create the in-kernel irqchip and PIT: %s", strerror(-r));
                 goto fail;
         }
         r = event_loop_new(&vm->loop);
@@ -545,7 +537,7 @@ int vm_create(const VmConfig *c, Vm **ret, char **error_msg) {
                 goto fail;
         r = kvm_vm_supported_cpuid(&vm->kvm, &vm->cpuid, &vm->n_cpuid);
         if (r < 0) {
-                set_error(error_msg, r, "cannot read KVM's supported CPUID: %s", strerror(-r));
+                error_msg_set(error_msg, r, "cannot read KVM's supported CPUID: %s", strerror(-r));
                 goto fail;
         }
         *ret = vm;
@@ -567,9 +559,9 @@ int vm_vcpus_create(Vm *vm) {
 static int read_file(const char *path, size_t max, char **ret, size_t *ret_len, char **error_msg, const char *what) {
         int r = read_full_file_at(AT_FDCWD, path, max, ret, ret_len);
         if (r == -EFBIG)
-                return set_error(error_msg, r, "%s '%s' is larger than %zu MiB", what, path, max >> 20);
+                return error_msg_set(error_msg, r, "%s '%s' is larger than %zu MiB", what, path, max >> 20);
         if (r < 0)
-                return set_error(error_msg, r, "cannot read %s '%s': %s", what, path, strerror(-r));
+                return error_msg_set(error_msg, r, "cannot read %s '%s': %s", what, path, strerror(-r));
         return 0;
 }
 
@@ -603,7 +595,7 @@ int vm_new(const VmConfig *c, Vm **ret, char **error_msg) {
         if (r < 0)
                 return r;
         if (isempty(c->kernel))
-                return set_error(error_msg, -EINVAL, "no kernel image given");
+                return error_msg_set(error_msg, -EINVAL, "no kernel image given");
         /* Check the images before touching /dev/kvm, so a wrong path is the error the user sees. */
         r = read_file(c->kernel, 512ULL << 20, &kernel, &kernel_len, error_msg, "kernel");
         if (r < 0)
@@ -631,13 +623,13 @@ int vm_new(const VmConfig *c, Vm **ret, char **error_msg) {
                         acpi_devs[i] = (AcpiDevice){ vm->devs[i].base, VM_MMIO_SIZE, vm->devs[i].gsi };
                 r = acpi_build(vm->gm, vm->n_vcpus, acpi_devs, vm->n_devs);
                 if (r < 0) {
-                        set_error(error_msg, r, "cannot build ACPI tables: %s", strerror(-r));
+                        error_msg_set(error_msg, r, "cannot build ACPI tables: %s", strerror(-r));
                         goto fail;
                 }
         }
         r = vm_vcpus_create(vm);
         if (r < 0) {
-                set_error(error_msg, r, "cannot create vCPUs: %s", strerror(-r));
+                error_msg_set(error_msg, r, "cannot create vCPUs: %s", strerror(-r));
                 goto fail;
         }
         for (unsigned i = 0; i < vm->n_vcpus; i++) {
@@ -650,13 +642,13 @@ int vm_new(const VmConfig *c, Vm **ret, char **error_msg) {
                 cpuid_normalize(cp, vm->n_cpuid, i, vm->n_vcpus, vm->masks, vm->n_masks);
                 r = kvm_vcpu_setup(&vm->vcpus[i], cp, vm->n_cpuid, i == 0, vm->boot.entry, BOOT_PARAMS_ADDR);
                 if (r < 0) {
-                        set_error(error_msg, r, "cannot set up vcpu%u: %s", i, strerror(-r));
+                        error_msg_set(error_msg, r, "cannot set up vcpu%u: %s", i, strerror(-r));
                         goto fail;
                 }
         }
         r = kvm_vm_set_memory_wait(&vm->kvm);
         if (r < 0) {
-                set_error(error_msg, r, "cannot register guest memory with KVM: %s", strerror(-r));
+                error_msg_set(error_msg, r, "cannot register guest memory with KVM: %s", strerror(-r));
                 goto fail;
         }
         *ret = vm;

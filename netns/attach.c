@@ -15,8 +15,6 @@
  *   6. rules, when port forwards changed them.
  */
 
-#define NAME_RULES "1..63 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit"
-
 NetnsAttachment *netns_attachment_free(NetnsAttachment *a) {
         if (!a)
                 return NULL;
@@ -108,7 +106,7 @@ static int check_forward(Session *s, const Forward *f, char **error_msg) {
                 const NetnsLab *lab = s->labs.labs[i];
                 for (size_t j = 0; j < lab->n_forwards; j++)
                         if (forwards_clash(f, &lab->forwards[j]))
-                                return set_error(
+                                return error_msg_set(
                                                 error_msg, -EADDRINUSE,
                                                 "%s port %u is already forwarded to %s/%s",
                                                 netns_proto_to_string(f->proto), f->host_port, lab->name,
@@ -142,15 +140,15 @@ static int lease_addresses(const NetnsLab *lab, const char *want, Lease *l, char
                         return json_error(error_msg, "ipv4", "'%s' is not an IPv4 address", want);
                 r = ipam_check_host(&lab->subnet, &l->ip4, used, lab->n_leases);
                 if (r == -EINVAL)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, r, "%s is not a usable host address of lab subnet %s",
                                         want, ncidr_to_string(&lab->subnet, a));
                 if (r == -EADDRINUSE)
-                        return set_error(error_msg, r, "%s is already leased in lab '%s'", want, lab->name);
+                        return error_msg_set(error_msg, r, "%s is already leased in lab '%s'", want, lab->name);
         } else {
                 r = ipam_pick_host(&lab->subnet, used, lab->n_leases, &l->ip4);
                 if (r == -ENOSPC)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, r, "lab '%s' has no free address left in %s", lab->name,
                                         ncidr_to_string(&lab->subnet, a));
                 if (r < 0)
@@ -171,22 +169,13 @@ typedef struct AttachRequest {
 } AttachRequest;
 
 /* Step 1: everything that can be checked before touching the kernel. */
-static int plan(Session *s,
-                const AttachRequest *q,
-                NetnsLab **ret_lab,
-                Lease *l,
-                Forward **ret_fw,
-                char **error_msg) {
+static int plan(Session *s, const AttachRequest *q, NetnsLab *lab, Lease *l, Forward **ret_fw, char **error_msg) {
         _cleanup_free_ Forward *fw = NULL;
         const NetnsAttachOptions *o = q->opts;
-        NetnsLab *lab;
         int r;
 
-        lab = session_find(s, q->lab);
-        if (!lab)
-                return set_error(error_msg, -ENOENT, "no lab '%s'", q->lab);
         if (lab_find_lease(lab, q->instance))
-                return set_error(
+                return error_msg_set(
                                 error_msg, -EEXIST, "instance '%s' is already attached to lab '%s'",
                                 q->instance, q->lab);
         *l = (Lease){ .tap = q->tap };
@@ -194,7 +183,7 @@ static int plan(Session *s,
         for (size_t i = 0; i < s->labs.n; i++)
                 for (size_t j = 0; j < s->labs.labs[i]->n_leases; j++)
                         if (streq(s->labs.labs[i]->leases[j].link, l->link))
-                                return set_error(
+                                return error_msg_set(
                                                 error_msg, -EEXIST, "link name %s of '%s' collides with %s/%s",
                                                 l->link, q->instance, s->labs.labs[i]->name,
                                                 s->labs.labs[i]->leases[j].instance);
@@ -216,15 +205,15 @@ static int plan(Session *s,
                         r = check_forward(s, &fw[i], error_msg);
                 for (size_t j = 0; r >= 0 && j < i; j++)
                         if (forwards_clash(&fw[i], &fw[j]))
-                                r = set_error(error_msg, -EADDRINUSE, "port %u is forwarded twice",
-                                              fw[i].host_port);
+                                r = error_msg_set(
+                                                error_msg, -EADDRINUSE, "port %u is forwarded twice",
+                                                fw[i].host_port);
                 if (r < 0) {
                         for (size_t j = 0; j <= i; j++)
                                 forward_done(&fw[j]);
                         return r;
                 }
         }
-        *ret_lab = lab;
         *ret_fw = TAKE_PTR(fw);
         return 0;
 }
@@ -258,7 +247,7 @@ static int create_link(Session *s, const AttachRequest *q, const NetnsLab *lab, 
 
         r = nl_link_index(s->nl, lab->bridge, &bridge);
         if (r < 0)
-                return set_error(
+                return error_msg_set(
                                 error_msg, r, "bridge '%s' of lab '%s': %s", lab->bridge, lab->name,
                                 strerror(-r));
         if (q->tap) {
@@ -271,7 +260,7 @@ static int create_link(Session *s, const AttachRequest *q, const NetnsLab *lab, 
         } else {
                 r = nl_open(q->netns_fd, &ns);
                 if (r < 0)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, r, "enter the instance's network namespace (fd %d): %s",
                                         q->netns_fd, strerror(-r));
                 r = nl_veth_create(s->nl, l->link, bridge, lab->mtu, l->ifname, q->netns_fd, l->mac, error_msg);
@@ -285,7 +274,7 @@ static int create_link(Session *s, const AttachRequest *q, const NetnsLab *lab, 
                 r = nl_brport_isolate(s->nl, ifindex, true, error_msg);
         if (r < 0) {
                 (void) nl_link_delete(s->nl, l->link, NULL);
-                return set_error(error_msg, r, "attach '%s': %s", l->instance, strerror(-r));
+                return error_msg_set(error_msg, r, "attach '%s': %s", l->instance, strerror(-r));
         }
         return q->tap ? TAKE_FD(tapfd) : 0;
 }
@@ -311,11 +300,8 @@ static int record(Session *s, NetnsLab *lab, Lease *l, Forward *fw, size_t n_fw,
         r = add_lease(lab, l);
         for (size_t i = 0; r >= 0 && i < n_fw; i++)
                 r = add_forward(lab, &fw[i]);
-        if (r >= 0) {
-                r = state_save_leases(s->dirfd, lab);
-                if (r < 0)
-                        set_error(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
-        }
+        if (r >= 0)
+                r = session_save_leases(s, lab, error_msg);
         if (r >= 0 && n_fw > 0)
                 r = session_fw_sync(s, false, error_msg);
         if (r < 0) {
@@ -340,12 +326,11 @@ static int attach(
         Session s;
         int r;
 
-        if (!netns_name_valid(q->lab))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, q->lab ?: "");
-        if (!netns_name_valid(q->instance))
-                return json_error(
-                                error_msg, NULL, "invalid instance name '%s': use " NAME_RULES,
-                                q->instance ?: "");
+        r = netns_name_check("lab", q->lab, error_msg);
+        if (r >= 0)
+                r = netns_name_check("instance", q->instance, error_msg);
+        if (r < 0)
+                return r;
         if (!q->tap && !ifname_valid(q->opts->ifname ?: NETNS_DEFAULT_IFNAME))
                 return json_error(error_msg, "ifname", "invalid interface name '%s'", q->opts->ifname);
         if (!q->tap && q->netns_fd < 0)
@@ -355,12 +340,10 @@ static int attach(
         if (q->opts->n_forwards > 0 && !q->opts->forwards)
                 return -EINVAL;
 
-        r = session_begin(data_root, false, false, &s, NULL, error_msg);
-        if (r == -ENOENT)
-                return set_error(error_msg, r, "no lab '%s'", q->lab);
+        r = session_begin_lab(data_root, q->lab, &s, &lab, error_msg);
         if (r < 0)
                 return r;
-        r = plan(&s, q, &lab, &l, &fw, error_msg);
+        r = plan(&s, q, lab, &l, &fw, error_msg);
         if (r >= 0 && ret)
                 r = lab_attachment_new(lab, &l, &att);
         if (r < 0)
@@ -429,23 +412,19 @@ static int open_instance(
         NetnsLab *l;
         int r;
 
-        if (!netns_name_valid(lab))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, lab ?: "");
-        if (!netns_name_valid(instance))
-                return json_error(error_msg, NULL, "invalid instance name '%s': use " NAME_RULES, instance ?: "");
-        r = session_begin(data_root, false, false, s, NULL, error_msg);
-        if (r == -ENOENT)
-                return set_error(error_msg, r, "no lab '%s'", lab);
+        r = netns_name_check("lab", lab, error_msg);
+        if (r >= 0)
+                r = netns_name_check("instance", instance, error_msg);
         if (r < 0)
                 return r;
-        l = session_find(s, lab);
-        if (!l)
-                r = set_error(error_msg, -ENOENT, "no lab '%s'", lab);
-        else if (!lab_find_lease(l, instance))
-                r = set_error(error_msg, -ENOENT, "instance '%s' is not attached to lab '%s'", instance, lab);
-        if (r < 0) {
-                session_end(s);
+        r = session_begin_lab(data_root, lab, s, &l, error_msg);
+        if (r < 0)
                 return r;
+        if (!lab_find_lease(l, instance)) {
+                session_end(s);
+                return error_msg_set(
+                                error_msg, -ENOENT, "instance '%s' is not attached to lab '%s'", instance,
+                                lab);
         }
         *ret_lab = l;
         return 0;
@@ -466,13 +445,9 @@ int netns_detach(const char *data_root, const char *lab, const char *instance, c
                 had_forwards = had_forwards || streq(l->forwards[i].instance, instance);
         /* Forget first: a crash after this leaves an orphan link, which the next call removes. */
         lab_drop_instance(l, instance);
-        r = lab_sync(l);
-        if (r >= 0)
-                r = state_save_leases(s.dirfd, l);
-        if (r < 0) {
-                set_error(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
+        r = session_save_leases(&s, l, error_msg);
+        if (r < 0)
                 goto finish;
-        }
         r = nl_link_delete(s.nl, link, error_msg);
         if (r == -ENODEV)
                 r = 0; /* the instance's namespace is gone, and its veth with it */
@@ -506,9 +481,7 @@ int netns_forward_add(
                 r = add_forward(l, &f);
         if (r < 0)
                 goto finish;
-        r = state_save_leases(s.dirfd, l);
-        if (r < 0)
-                set_error(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
+        r = session_save_leases(&s, l, error_msg);
         if (r >= 0)
                 r = session_fw_sync(&s, false, error_msg);
         if (r < 0) {
@@ -546,17 +519,16 @@ int netns_forward_remove(
                     naddr_equal(&l->forwards[i].host, &f.host))
                         break;
         if (i == l->n_forwards) {
-                r = set_error(error_msg, -ENOENT, "%s port %u is not forwarded to %s/%s",
-                              netns_proto_to_string(f.proto), f.host_port, lab, instance);
+                r = error_msg_set(
+                                error_msg, -ENOENT, "%s port %u is not forwarded to %s/%s",
+                                netns_proto_to_string(f.proto), f.host_port, lab, instance);
                 goto finish;
         }
         removed = l->forwards[i];
         memmove(&l->forwards[i], &l->forwards[i + 1], (l->n_forwards - i - 1) * sizeof(Forward));
         l->n_forwards--;
-        r = state_save_leases(s.dirfd, l);
-        if (r < 0)
-                set_error(error_msg, r, "save lab '%s': %s", lab, strerror(-r));
-        else
+        r = session_save_leases(&s, l, error_msg);
+        if (r >= 0)
                 r = session_fw_sync(&s, false, error_msg);
 finish:
         forward_done(&removed);

@@ -3,8 +3,6 @@
 
 /* Labs: creation (address allocation, bridge, rules), deletion, mode changes, state access. */
 
-#define NAME_RULES "1..63 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit"
-
 typedef struct LabPlan {
         bool explicit_subnet;
         NCidr subnet; /* explicit */
@@ -83,8 +81,9 @@ static int parse_options(const char *name, const NetnsLabOptions *o, NetnsLab **
         _cleanup_(netns_lab_freep) NetnsLab *lab = NULL;
         int r;
 
-        if (!netns_name_valid(name))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, name ?: "");
+        r = netns_name_check("lab", name, error_msg);
+        if (r < 0)
+                return r;
         if (!netns_mode_to_string(o->mode))
                 return json_error(error_msg, "mode", "unknown mode %d", (int) o->mode);
         *p = (LabPlan){};
@@ -149,13 +148,13 @@ static int allocate(Session *s, NetnsLab *lab, const LabPlan *p, char **error_ms
 
         r = used_subnets(s, AF_INET, &used, &n);
         if (r < 0)
-                return set_error(error_msg, r, "list host addresses: %s", strerror(-r));
+                return error_msg_set(error_msg, r, "list host addresses: %s", strerror(-r));
         if (p->explicit_subnet) {
                 for (size_t i = 0; i < n; i++) {
                         if (!ncidr_overlaps(&p->subnet, &used[i]))
                                 continue;
                         const char *owner = owner_of(s, &used[i]);
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, -EADDRINUSE, "subnet %s overlaps %s%s%s %s",
                                         ncidr_to_string(&p->subnet, a), owner ? "lab '" : "a host network",
                                         owner ?: "", owner ? "'" : "", ncidr_to_string(&used[i], b));
@@ -164,7 +163,7 @@ static int allocate(Session *s, NetnsLab *lab, const LabPlan *p, char **error_ms
         } else {
                 r = ipam_pick_subnet(&p->pool, p->prefixlen, used, n, &lab->subnet);
                 if (r == -ENOSPC)
-                        return set_error(
+                        return error_msg_set(
                                         error_msg, r, "address pool %s is exhausted (no free /%u left)",
                                         ncidr_to_string(&p->pool, a), p->prefixlen);
                 if (r < 0)
@@ -176,10 +175,10 @@ static int allocate(Session *s, NetnsLab *lab, const LabPlan *p, char **error_ms
         used = NULL;
         r = used_subnets(s, AF_INET6, &used, &n);
         if (r < 0)
-                return set_error(error_msg, r, "list host addresses: %s", strerror(-r));
+                return error_msg_set(error_msg, r, "list host addresses: %s", strerror(-r));
         r = ipam_pick_subnet(&p->pool6, 64, used, n, &lab->subnet6);
         if (r == -ENOSPC)
-                return set_error(error_msg, r, "IPv6 pool %s is exhausted", ncidr_to_string(&p->pool6, a));
+                return error_msg_set(error_msg, r, "IPv6 pool %s is exhausted", ncidr_to_string(&p->pool6, a));
         return r;
 }
 
@@ -231,7 +230,7 @@ int netns_lab_create(
         if (r < 0)
                 return r;
         if (session_find(&s, name)) {
-                r = set_error(error_msg, -EEXIST, "lab '%s' already exists", name);
+                r = error_msg_set(error_msg, -EEXIST, "lab '%s' already exists", name);
                 goto finish;
         }
         r = allocate(&s, lab, &plan, error_msg);
@@ -245,11 +244,9 @@ int netns_lab_create(
         r = lab_bridge_setup(s.nl, lab, error_msg);
         if (r < 0)
                 goto finish;
-        r = state_save(s.dirfd, lab);
-        if (r < 0) {
-                set_error(error_msg, r, "save lab '%s': %s", name, strerror(-r));
+        r = session_save_lab(&s, lab, error_msg);
+        if (r < 0)
                 goto err_bridge;
-        }
         r = labset_add(&s.labs, lab);
         if (r < 0)
                 goto err_state;
@@ -281,22 +278,16 @@ int netns_lab_delete(const char *data_root, const char *name, char **error_msg) 
         Session s;
         int r;
 
-        if (!netns_name_valid(name))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, name ?: "");
-        r = session_begin(data_root, false, false, &s, NULL, error_msg);
-        if (r == -ENOENT)
-                return set_error(error_msg, r, "no lab '%s'", name);
+        r = netns_name_check("lab", name, error_msg);
         if (r < 0)
                 return r;
-        lab = session_find(&s, name);
-        if (!lab) {
-                r = set_error(error_msg, -ENOENT, "no lab '%s'", name);
-                goto finish;
-        }
+        r = session_begin_lab(data_root, name, &s, &lab, error_msg);
+        if (r < 0)
+                return r;
         /* Forget first: a crash after this leaves only orphans, which the next call removes. */
         r = state_remove(s.dirfd, name);
         if (r < 0) {
-                set_error(error_msg, r, "remove state of lab '%s': %s", name, strerror(-r));
+                error_msg_set(error_msg, r, "remove state of lab '%s': %s", name, strerror(-r));
                 goto finish;
         }
         labset_take(&s.labs, lab);
@@ -321,26 +312,19 @@ int netns_lab_set_mode(const char *data_root, const char *name, NetnsMode mode, 
         Session s;
         int r;
 
-        if (!netns_name_valid(name))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, name ?: "");
-        if (!netns_mode_to_string(mode))
-                return json_error(error_msg, NULL, "unknown mode %d", (int) mode);
-        r = session_begin(data_root, false, false, &s, NULL, error_msg);
-        if (r == -ENOENT)
-                return set_error(error_msg, r, "no lab '%s'", name);
+        r = netns_name_check("lab", name, error_msg);
         if (r < 0)
                 return r;
-        lab = session_find(&s, name);
-        if (!lab) {
-                r = set_error(error_msg, -ENOENT, "no lab '%s'", name);
-                goto finish;
-        }
+        if (!netns_mode_to_string(mode))
+                return json_error(error_msg, NULL, "unknown mode %d", (int) mode);
+        r = session_begin_lab(data_root, name, &s, &lab, error_msg);
+        if (r < 0)
+                return r;
         old = lab->mode;
         lab->mode = mode;
-        r = state_save(s.dirfd, lab);
+        r = session_save_lab(&s, lab, error_msg);
         if (r < 0) {
                 lab->mode = old;
-                set_error(error_msg, r, "save lab '%s': %s", name, strerror(-r));
                 goto finish;
         }
         /* Rules first (they cut outbound traffic), then port isolation between classmates. */
@@ -364,13 +348,14 @@ int netns_lab_load(const char *data_root, const char *name, NetnsLab **ret, char
         _cleanup_close_ int dirfd = -EBADF;
         int r;
 
-        if (!netns_name_valid(name))
-                return json_error(error_msg, NULL, "invalid lab name '%s': use " NAME_RULES, name ?: "");
+        r = netns_name_check("lab", name, error_msg);
+        if (r < 0)
+                return r;
         r = state_open(data_root, false, &dirfd);
         if (r >= 0)
                 r = state_load(dirfd, name, ret, error_msg);
         if (r == -ENOENT)
-                return set_error(error_msg, r, "no lab '%s'", name);
+                return error_msg_set(error_msg, r, "no lab '%s'", name);
         return r;
 }
 

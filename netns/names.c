@@ -50,6 +50,14 @@ bool netns_name_valid(const char *s) {
         return true;
 }
 
+#define NAME_RULES "1..63 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit"
+
+int netns_name_check(const char *what, const char *name, char **error_msg) {
+        if (netns_name_valid(name))
+                return 0;
+        return json_error(error_msg, NULL, "invalid %s name '%s': use " NAME_RULES, what, name ?: "");
+}
+
 /* 64-bit FNV-1a over "a", a zero byte and "b": stable across builds and hosts, which is all we need. */
 uint64_t netns_hash(const char *a, const char *b) {
         uint64_t h = 0xcbf29ce484222325ULL;

@@ -66,6 +66,8 @@ u128 ncidr_offset(const NCidr *c, const NAddr *a);
 
 /* Lab and instance names: 1..63 of [A-Za-z0-9_.-], first character alphanumeric. */
 bool netns_name_valid(const char *s);
+/* 0 for a valid name, else -EINVAL with "invalid <what> name '<name>': use <the rules>". */
+int netns_name_check(const char *what, const char *name, char **error_msg);
 /* True for names this library creates: a prefix above plus 10 lowercase hex digits. */
 bool netns_link_name_is_ours(const char *ifname);
 uint64_t netns_hash(const char *a, const char *b);
@@ -268,11 +270,15 @@ typedef struct Session {
  * they look current.
  */
 int session_begin(const char *data_root, bool create, bool force, Session *s, int *ret_removed, char **error_msg);
+/* session_begin() on existing state, then the lab called name; on failure no session is left open. */
+int session_begin_lab(const char *data_root, const char *name, Session *s, NetnsLab **ret_lab, char **error_msg);
 void session_end(Session *s);
+/* Refresh the lab's derived fields and write its leases and forwards; a "save lab" message on failure. */
+int session_save_leases(Session *s, NetnsLab *lab, char **error_msg);
+/* Write the lab's configuration and leases; a "save lab" message on failure. */
+int session_save_lab(Session *s, const NetnsLab *lab, char **error_msg);
 NetnsLab *session_find(Session *s, const char *name);
 /* Bring the nftables table in line with the labs (skipped when the last applied ruleset is the same). */
 int session_fw_sync(Session *s, bool force, char **error_msg);
 /* Create the lab's bridge with its gateway addresses; the bridge is removed again on failure. */
 int lab_bridge_setup(NlSock *nl, const NetnsLab *lab, char **error_msg);
-/* Set error_msg (when not NULL and not set yet) and return r. */
-int set_error(char **error_msg, int r, const char *fmt, ...) _printf_(3, 4);

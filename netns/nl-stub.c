@@ -4,7 +4,7 @@
 /* Built without libmnl or libnftables: the pure parts work, anything touching the kernel says so. */
 
 #define NO_SUPPORT(error_msg) \
-        set_error(error_msg, -EOPNOTSUPP, "aula was built without lab networking (libmnl, libnftables)")
+        error_msg_set(error_msg, -EOPNOTSUPP, "aula was built without lab networking (libmnl, libnftables)")
 
 int nl_open(int netns_fd, NlSock **ret) {
         return -EOPNOTSUPP;

@@ -16,18 +16,6 @@
  *      differs from the last one applied in this boot and namespace.
  */
 
-int set_error(char **error_msg, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (error_msg && !*error_msg) {
-                va_start(ap, fmt);
-                if (vasprintf(error_msg, fmt, ap) < 0)
-                        *error_msg = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 void session_end(Session *s) {
         labset_done(&s->labs);
         s->nl = nl_close(s->nl);
@@ -57,7 +45,7 @@ int lab_bridge_setup(NlSock *nl, const NetnsLab *lab, char **error_msg) {
                 r = nl_addr_add(nl, ifindex, &lab->gateway6, lab->subnet6.prefixlen, error_msg);
         if (r < 0) {
                 (void) nl_link_delete(nl, lab->bridge, NULL);
-                return set_error(error_msg, r, "configure bridge '%s': %s", lab->bridge, strerror(-r));
+                return error_msg_set(error_msg, r, "configure bridge '%s': %s", lab->bridge, strerror(-r));
         }
         return 0;
 }
@@ -102,7 +90,7 @@ int session_fw_sync(Session *s, bool force, char **error_msg) {
         if (s->labs.n > 0) {
                 r = fw_enable_forwarding(v6);
                 if (r < 0)
-                        return set_error(error_msg, r, "enable IP forwarding: %s", strerror(-r));
+                        return error_msg_set(error_msg, r, "enable IP forwarding: %s", strerror(-r));
         }
         /* Losing the stamp only costs one needless re-apply later. */
         (void) write_file_atomic_at(s->dirfd, "firewall.applied", stamp, strlen(stamp), 0600);
@@ -151,11 +139,9 @@ static int repair_lab(Session *s, NetnsLab *lab, char **links, bool force, int *
                 dirty = true;
         }
         if (dirty) {
-                r = lab_sync(lab);
-                if (r >= 0)
-                        r = state_save_leases(s->dirfd, lab);
+                r = session_save_leases(s, lab, error_msg);
                 if (r < 0)
-                        return set_error(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
+                        return r;
                 *changed = true;
         }
         if (!strv_contains(links, lab->bridge)) {
@@ -176,7 +162,7 @@ static int collect_garbage(Session *s, bool force, int *ret_removed, char **erro
 
         r = nl_link_names(s->nl, &links);
         if (r < 0)
-                return set_error(error_msg, r, "list links: %s", strerror(-r));
+                return error_msg_set(error_msg, r, "list links: %s", strerror(-r));
         STRV_FOREACH(l, links) {
                 if (!netns_link_name_is_ours(*l) || claimed(s, *l))
                         continue;
@@ -208,26 +194,26 @@ int session_begin(const char *data_root, bool create, bool force, Session *s, in
         if (r == -ENOENT && !create)
                 return r; /* no state yet: the caller knows what was missing */
         if (r < 0)
-                return set_error(
+                return error_msg_set(
                                 error_msg, r, "open state directory under '%s': %s", data_root ?: "(null)",
                                 strerror(-r));
         r = state_lock(s->dirfd, &s->lockfd);
         if (r < 0) {
-                set_error(error_msg, r, "lock state directory: %s", strerror(-r));
+                error_msg_set(error_msg, r, "lock state directory: %s", strerror(-r));
                 goto fail;
         }
         r = nl_open(-1, &s->nl);
         if (r == -EOPNOTSUPP) {
-                set_error(error_msg, r, "aula was built without lab networking (libmnl, libnftables)");
+                error_msg_set(error_msg, r, "aula was built without lab networking (libmnl, libnftables)");
                 goto fail;
         }
         if (r < 0) {
-                set_error(error_msg, r, "open rtnetlink socket: %s", strerror(-r));
+                error_msg_set(error_msg, r, "open rtnetlink socket: %s", strerror(-r));
                 goto fail;
         }
         r = state_load_all(s->dirfd, &s->labs, error_msg);
         if (r < 0) {
-                set_error(error_msg, r, "load lab state: %s", strerror(-r));
+                error_msg_set(error_msg, r, "load lab state: %s", strerror(-r));
                 goto fail;
         }
         r = collect_garbage(s, force, ret_removed, error_msg);
@@ -239,13 +225,49 @@ fail:
         return r;
 }
 
+int session_save_leases(Session *s, NetnsLab *lab, char **error_msg) {
+        int r = lab_sync(lab);
+
+        if (r >= 0)
+                r = state_save_leases(s->dirfd, lab);
+        if (r < 0)
+                return error_msg_set(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
+        return 0;
+}
+
+int session_save_lab(Session *s, const NetnsLab *lab, char **error_msg) {
+        int r = state_save(s->dirfd, lab);
+
+        if (r < 0)
+                return error_msg_set(error_msg, r, "save lab '%s': %s", lab->name, strerror(-r));
+        return 0;
+}
+
+int session_begin_lab(const char *data_root, const char *name, Session *s, NetnsLab **ret_lab, char **error_msg) {
+        NetnsLab *lab;
+        int r;
+
+        r = session_begin(data_root, false, false, s, NULL, error_msg);
+        if (r == -ENOENT)
+                return error_msg_set(error_msg, r, "no lab '%s'", name);
+        if (r < 0)
+                return r;
+        lab = session_find(s, name);
+        if (!lab) {
+                session_end(s);
+                return error_msg_set(error_msg, -ENOENT, "no lab '%s'", name);
+        }
+        *ret_lab = lab;
+        return 0;
+}
+
 int netns_gc(const char *data_root, char **error_msg) {
         Session s;
         int removed = 0, r;
 
         r = session_begin(data_root, false, true, &s, &removed, error_msg);
         if (r == -ENOENT)
-                return set_error(error_msg, r, "no lab state under '%s'", data_root ?: "(null)");
+                return error_msg_set(error_msg, r, "no lab state under '%s'", data_root ?: "(null)");
         if (r < 0)
                 return r;
         session_end(&s);

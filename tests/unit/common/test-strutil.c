@@ -68,3 +68,13 @@ TEST(paths) {
         ASSERT_TRUE(endswith("foo.json", ".json"));
         ASSERT_FALSE(endswith("n", "json"));
 }
+
+TEST(error_msg_set_keeps_the_first) {
+        _cleanup_free_ char *msg = NULL;
+
+        ASSERT_ERROR(error_msg_set(NULL, -ENOENT, "ignored %d", 1), ENOENT);
+        ASSERT_ERROR(error_msg_set(&msg, -ENOENT, "no lab '%s'", "a"), ENOENT);
+        ASSERT_STREQ(msg, "no lab 'a'");
+        ASSERT_ERROR(error_msg_set(&msg, -EIO, "later"), EIO);
+        ASSERT_STREQ(msg, "no lab 'a'");
+}

@@ -222,6 +222,56 @@ TEST(mmio_broken_chain_sets_needs_reset) {
         ASSERT_FALSE(rd(d, 0x70) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
+/* A transport-level device: a chain of exactly 8 writable bytes gets them filled, anything else is malformed. */
+static int serve_eight(VirtioDev *d, const VqChain *c, uint32_t *ret_written) {
+        static const uint8_t data[8] = "abcdefg";
+
+        if (c->writable_len != sizeof(data))
+                return -EINVAL;
+        *ret_written = (uint32_t) vq_chain_write(c, 0, data, sizeof(data));
+        return 0;
+}
+
+static void serve_notify(VirtioDev *d, unsigned q) {
+        virtio_dev_serve_queue(d, q, serve_eight);
+}
+
+static const VirtioDevOps serve_ops = {
+        .name = "serve-test",
+        .device_id = VIRTIO_ID_RNG,
+        .num_queues = 1,
+        .queue_max = 8,
+        .queue_notify = serve_notify,
+};
+
+TEST(serve_queue_uses_good_chains_and_stops_at_a_malformed_one) {
+        _cleanup_(fake_guest_freep) FakeGuest *g = NULL;
+        VirtioDev d;
+        uint32_t id, len;
+
+        ASSERT_OK(fake_guest_new(256 * 1024, 8, &g));
+        ASSERT_OK(virtio_dev_init(&d, &serve_ops, NULL, g->mem));
+        fake_guest_activate(g, &d, 1, 8);
+        fake_guest_set_desc(g, 0, FG_DATA, 8, VRING_DESC_F_WRITE, 0);
+        fake_guest_set_desc(g, 1, FG_DATA + 0x100, 4, VRING_DESC_F_WRITE, 0); /* malformed for serve */
+        fake_guest_set_desc(g, 2, FG_DATA + 0x200, 8, VRING_DESC_F_WRITE, 0);
+        fake_guest_publish_avail(g, 0);
+        fake_guest_publish_avail(g, 1);
+        fake_guest_publish_avail(g, 2);
+        virtio_dev_kick(&d, 0);
+
+        ASSERT_EQ(fake_guest_used_idx(g), 1); /* the chain before the bad one, and nothing after it */
+        fake_guest_used_elem(g, 0, &id, &len);
+        ASSERT_EQ(id, 0u);
+        ASSERT_EQ(len, 8u);
+        ASSERT_EQ(g->ram[FG_DATA + 6], 'g');
+        ASSERT_TRUE(d.vqs[0].broken);
+        ASSERT_TRUE(d.status & VIRTIO_STATUS_NEEDS_RESET);
+        ASSERT_TRUE(d.isr & VIRTIO_INT_VRING);
+        ASSERT_TRUE(d.isr & VIRTIO_INT_CONFIG);
+        virtio_dev_done(&d);
+}
+
 TEST(mmio_rejects_bad_access_sizes) {
         _cleanup_(fake_guest_freep) FakeGuest *g = NULL;
         _cleanup_(virtio_dev_freep) VirtioDev *d = NULL;
