@@ -178,3 +178,31 @@ int rt_hooks_run(
         }
         return 0;
 }
+
+int rt_hooks_run_for(
+                const OciConfig *c,
+                OciHookKind kind,
+                const char *id,
+                const char *status,
+                pid_t pid,
+                const char *bundle,
+                bool warn_only) {
+        _cleanup_free_ char *state = NULL;
+        int r;
+
+        if (c->n_hooks[kind] == 0)
+                return 0;
+        r = rt_state_json_for_hooks(c, id, status, pid, bundle, &state);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        return rt_hooks_run(c, kind, state, warn_only, NULL, 0);
+}
+
+int rt_hooks_run_create(const OciConfig *c, const char *id, pid_t pid, const char *bundle) {
+        int r;
+
+        r = rt_hooks_run_for(c, OCI_HOOK_PRESTART, id, "creating", pid, bundle, false);
+        if (r < 0)
+                return r;
+        return rt_hooks_run_for(c, OCI_HOOK_CREATE_RUNTIME, id, "creating", pid, bundle, false);
+}

@@ -96,15 +96,24 @@ int rt_container_destroy(const RtState *s, const char *dir) {
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup of %s: %m", s->id);
         }
-        if (rt_config_load_saved(dir, &c) >= 0 && c->n_hooks[OCI_HOOK_POSTSTOP] > 0) {
-                _cleanup_free_ char *state = NULL;
-                if (rt_state_json_for_hooks(c, s->id, "stopped", 0, s->bundle, &state) >= 0)
-                        (void) rt_hooks_run(c, OCI_HOOK_POSTSTOP, state, true, NULL, 0);
-        }
+        if (rt_config_load_saved(dir, &c) >= 0)
+                (void) rt_hooks_run_for(c, OCI_HOOK_POSTSTOP, s->id, "stopped", 0, s->bundle, true);
         r = rm_rf_at(AT_FDCWD, dir);
         if (r < 0)
                 return log_error_errno(r, "Failed to remove state of %s: %m", s->id);
         return 0;
+}
+
+void rt_container_remove_exited(const RtContext *ctx, const char *id) {
+        _cleanup_(rt_state_freep) RtState *s = NULL;
+        _cleanup_(cg_manager_freep) CgManager *m = NULL;
+        _cleanup_free_ char *dir = NULL;
+
+        if (rt_state_load(ctx, id, &s, &dir) < 0)
+                return;
+        if (s->cgroup && cg_manager_load(s->cgroup, &m) >= 0)
+                (void) cg_manager_kill(m, SIGKILL);
+        (void) rt_container_destroy(s, dir);
 }
 
 int rt_delete(const RtContext *ctx, const char *id, bool force) {
