@@ -693,10 +693,9 @@ int rt_start(const RtContext *ctx, const char *id) {
         OciStatus status;
         int r;
 
-        r = rt_state_load(ctx, id, &s, &dir);
+        r = rt_state_load_status(ctx, id, &s, &dir, &status);
         if (r < 0)
                 return r;
-        status = rt_state_status(s, dir);
         if (status != OCI_STATUS_CREATED)
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EINVAL), "cannot start a container in state %s: %s",

@@ -367,10 +367,9 @@ static int checkpoint_prepare(const RtContext *ctx, Checkpoint *c) {
         OciStatus st;
         int r;
 
-        r = rt_state_load(ctx, c->o->id, &c->state, &c->dir);
+        r = rt_state_load_status(ctx, c->o->id, &c->state, &c->dir, &st);
         if (r < 0)
                 return r;
-        st = rt_state_status(c->state, c->dir);
         if (st != OCI_STATUS_RUNNING && st != OCI_STATUS_PAUSED)
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EINVAL),

@@ -224,6 +224,10 @@ int rt_state_save(const char *state_dir, const RtState *s);
 int rt_state_load(const RtContext *ctx, const char *id, RtState **ret, char **ret_dir);
 /* Live status from the init process, the fifo and the freezer. */
 OciStatus rt_state_status(const RtState *s, const char *state_dir);
+/* rt_state_load() of a container with its live status, what every operation on one starts with. */
+int rt_state_load_status(const RtContext *ctx, const char *id, RtState **ret, char **ret_dir, OciStatus *ret_status);
+/* The runtime-spec state object of s (pid 0 once stopped), as `state` and `list --format json` print it. */
+void rt_state_write_json(JsonWriter *w, const RtState *s, OciStatus status);
 int rt_state_json(const RtState *s, OciStatus status, bool pretty, char **ret);
 /*
  * pidfd of the init if it is still the same process, else -ESRCH. Without pidfds (Linux < 5.3, or

@@ -155,13 +155,7 @@ static void write_annotations(JsonWriter *w, const OciKeyValue *a, size_t n) {
         jw_object_close(w);
 }
 
-int rt_state_json(const RtState *s, OciStatus status, bool pretty, char **ret) {
-        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
-        int r;
-
-        r = json_writer_new(pretty, &w);
-        if (r < 0)
-                return r;
+void rt_state_write_json(JsonWriter *w, const RtState *s, OciStatus status) {
         jw_object_open(w);
         jw_key(w, "ociVersion");
         jw_string(w, OCI_VERSION);
@@ -184,6 +178,16 @@ int rt_state_json(const RtState *s, OciStatus status, bool pretty, char **ret) {
                 write_annotations(w, s->annotations, s->n_annotations);
         }
         jw_object_close(w);
+}
+
+int rt_state_json(const RtState *s, OciStatus status, bool pretty, char **ret) {
+        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
+        int r;
+
+        r = json_writer_new(pretty, &w);
+        if (r < 0)
+                return r;
+        rt_state_write_json(w, s, status);
         return json_writer_finish(w, ret, NULL);
 }
 
@@ -306,6 +310,20 @@ int rt_state_load(const RtContext *ctx, const char *id, RtState **ret, char **re
         *ret = TAKE_PTR(s);
         if (ret_dir)
                 *ret_dir = TAKE_PTR(dir);
+        return 0;
+}
+
+int rt_state_load_status(const RtContext *ctx, const char *id, RtState **ret, char **ret_dir, OciStatus *ret_status) {
+        _cleanup_(rt_state_freep) RtState *s = NULL;
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        r = rt_state_load(ctx, id, &s, &dir);
+        if (r < 0)
+                return r;
+        *ret_status = rt_state_status(s, dir);
+        *ret = TAKE_PTR(s);
+        *ret_dir = TAKE_PTR(dir);
         return 0;
 }
 
