@@ -155,6 +155,18 @@ static void write_annotations(JsonWriter *w, const OciKeyValue *a, size_t n) {
         jw_object_close(w);
 }
 
+/* The fields of s that the state object and state.json share, in both in this order. */
+static void write_bundle_fields(JsonWriter *w, const RtState *s) {
+        jw_key(w, "bundle");
+        jw_string(w, s->bundle);
+        jw_key(w, "rootfs");
+        jw_string(w, s->rootfs);
+        jw_key(w, "created");
+        jw_string(w, s->created);
+        jw_key(w, "owner");
+        jw_string(w, s->owner ?: "");
+}
+
 void rt_state_write_json(JsonWriter *w, const RtState *s, OciStatus status) {
         jw_object_open(w);
         jw_key(w, "ociVersion");
@@ -165,14 +177,7 @@ void rt_state_write_json(JsonWriter *w, const RtState *s, OciStatus status) {
         jw_int(w, status == OCI_STATUS_STOPPED ? 0 : s->pid);
         jw_key(w, "status");
         jw_string(w, oci_status_to_string(status));
-        jw_key(w, "bundle");
-        jw_string(w, s->bundle);
-        jw_key(w, "rootfs");
-        jw_string(w, s->rootfs);
-        jw_key(w, "created");
-        jw_string(w, s->created);
-        jw_key(w, "owner");
-        jw_string(w, s->owner ?: "");
+        write_bundle_fields(w, s);
         if (s->n_annotations > 0) {
                 jw_key(w, "annotations");
                 write_annotations(w, s->annotations, s->n_annotations);
@@ -207,14 +212,7 @@ int rt_state_save(const char *state_dir, const RtState *s) {
         jw_int(w, s->pid);
         jw_key(w, "pidStart");
         jw_uint(w, s->pid_start);
-        jw_key(w, "bundle");
-        jw_string(w, s->bundle);
-        jw_key(w, "rootfs");
-        jw_string(w, s->rootfs);
-        jw_key(w, "created");
-        jw_string(w, s->created);
-        jw_key(w, "owner");
-        jw_string(w, s->owner ?: "");
+        write_bundle_fields(w, s);
         if (s->cgroup) { /* none: rootless without a writable cgroup */
                 jw_key(w, "cgroup");
                 jw_string(w, s->cgroup);
