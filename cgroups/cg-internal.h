@@ -124,6 +124,8 @@ int cg_rmdir_recursive(const char *dir);
 int cg_knob_set(CgManager *m, const char *dir, const char *knob, const char *value, bool dry_run);
 int cg_knob_setf(CgManager *m, const char *dir, const char *knob, bool dry_run, const char *fmt, ...)
                 _printf_(5, 6);
+/* cg_knob_set() of v as cg_format_max() writes it (negative: "max"). */
+int cg_knob_set_max(CgManager *m, const char *dir, const char *knob, int64_t v, bool dry_run);
 
 /* Shared with the hybrid backend: the cgroup2 side (cg-v2.c). */
 /* Enable controllers in `wanted` in cgroup.subtree_control of every ancestor of the cgroup in hierarchy i. */

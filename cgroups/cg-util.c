@@ -228,6 +228,11 @@ int cg_knob_set(CgManager *m, const char *dir, const char *knob, const char *val
         return 0;
 }
 
+int cg_knob_set_max(CgManager *m, const char *dir, const char *knob, int64_t v, bool dry_run) {
+        char buf[24];
+        return cg_knob_set(m, dir, knob, cg_format_max(v, buf, sizeof buf), dry_run);
+}
+
 int cg_knob_setf(CgManager *m, const char *dir, const char *knob, bool dry_run, const char *fmt, ...) {
         _cleanup_free_ char *v = NULL;
         va_list ap;

@@ -203,12 +203,9 @@ static int apply_cpuset_pids(CgManager *m, const CgResources *r, bool dry_run) {
                         return q;
         }
         if (r->pids_limit.set) {
-                char buf[24];
                 if ((q = v1_dir(m, CG_CTRL_PIDS, "a pids limit", &pids)) < 0)
                         return q;
-                q = cg_knob_set(m, pids, "pids.max",
-                                cg_format_max(r->pids_limit.v > 0 ? r->pids_limit.v : -1, buf, sizeof buf),
-                                dry_run);
+                q = cg_knob_set_max(m, pids, "pids.max", r->pids_limit.v > 0 ? r->pids_limit.v : -1, dry_run);
                 if (q < 0)
                         return q;
         }

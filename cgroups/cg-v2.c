@@ -157,12 +157,10 @@ int cg_v2_apply_unified(CgManager *m, const char *dir, const CgResources *r, boo
 }
 
 static int apply_memory(CgManager *m, const char *dir, const CgResources *r, bool dry_run) {
-        char buf[24];
         int q;
 
         if (r->memory_limit.set && r->memory_limit.v != 0) {
-                q = cg_knob_set(m, dir, "memory.max", cg_format_max(r->memory_limit.v, buf, sizeof buf),
-                                dry_run);
+                q = cg_knob_set_max(m, dir, "memory.max", r->memory_limit.v, dry_run);
                 if (q < 0)
                         return q;
         }
@@ -178,15 +176,13 @@ static int apply_memory(CgManager *m, const char *dir, const CgResources *r, boo
                                        r->memory_limit.set ? r->memory_limit.v : 0);
                 /* No swap accounting: "unlimited" is what we have anyway. */
                 if (set && !(swap == -1 && !cg_knob_exists(dir, "memory.swap.max"))) {
-                        q = cg_knob_set(m, dir, "memory.swap.max", cg_format_max(swap, buf, sizeof buf),
-                                        dry_run);
+                        q = cg_knob_set_max(m, dir, "memory.swap.max", swap, dry_run);
                         if (q < 0)
                                 return q;
                 }
         }
         if (r->memory_reservation.set && r->memory_reservation.v != 0) {
-                q = cg_knob_set(m, dir, "memory.low",
-                                cg_format_max(r->memory_reservation.v, buf, sizeof buf), dry_run);
+                q = cg_knob_set_max(m, dir, "memory.low", r->memory_reservation.v, dry_run);
                 if (q < 0)
                         return q;
         }
@@ -264,10 +260,7 @@ static int apply_cpuset_pids(CgManager *m, const char *dir, const CgResources *r
                         return q;
         }
         if (r->pids_limit.set) {
-                char buf[24];
-                q = cg_knob_set(m, dir, "pids.max",
-                                cg_format_max(r->pids_limit.v > 0 ? r->pids_limit.v : -1, buf, sizeof buf),
-                                dry_run);
+                q = cg_knob_set_max(m, dir, "pids.max", r->pids_limit.v > 0 ? r->pids_limit.v : -1, dry_run);
                 if (q < 0)
                         return q;
         }

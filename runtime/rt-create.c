@@ -267,48 +267,6 @@ static bool is_rootless(void) {
         return !strstr(map, "4294967295");
 }
 
-static int setup_cgroup(RtInit *init) {
-        _cleanup_free_ char *path = NULL;
-        _cleanup_(cg_resources_done) CgResources res = {};
-        const OciLinux *l = init->config->linux_cfg;
-        int r;
-
-        r = rt_cgroup_path(init->config, init->opts->id, &path);
-        if (r < 0)
-                return r;
-        r = cg_manager_new(path, &init->cgroup);
-        if (r < 0)
-                return log_error_errno(r, "Invalid cgroup path '%s': %m", path);
-        r = cg_manager_create(init->cgroup);
-        if (r < 0) {
-                if (init->rootless && (r == -EACCES || r == -EPERM || r == -EROFS) &&
-                    !(l && rt_resources_need_cgroup(l->resources))) {
-                        log_debug("rootless: running without a cgroup (%s)", strerror(-r));
-                        init->cgroup = cg_manager_free(init->cgroup);
-                        return 0;
-                }
-                return log_error_errno(r, "Failed to create cgroup '%s': %m", path);
-        }
-        if (l && l->resources) {
-                r = rt_resources_from_oci(l->resources, &res);
-                if (r >= 0)
-                        r = rt_resources_add_default_devices(init->config, &res);
-                if (r < 0)
-                        return log_error_errno(r, "Invalid linux.resources: %m");
-                /*
-                 * Rootless, even in a cgroup we may write: device rules need CAP_SYS_ADMIN in the initial
-                 * namespace (v1 devices.deny) or a BPF program (v2), and the container's devices are bind
-                 * mounts of host nodes its user can open anyway (runc skips them too).
-                 */
-                if (init->rootless)
-                        res.devices_set = false;
-                r = cg_manager_apply(init->cgroup, &res);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to apply resources to cgroup '%s': %m", path);
-        }
-        return 0;
-}
-
 /* Which namespaces are created by clone(), which by the init itself, which are joined. */
 static int plan_namespaces(RtInit *init) {
         const OciLinux *l = init->config->linux_cfg;
@@ -370,73 +328,23 @@ static int plan_namespaces(RtInit *init) {
 }
 
 static int load_bundle(RtInit *init) {
-        _cleanup_free_ char *text = NULL, *err = NULL, *cfg_path = NULL, *root = NULL;
-        const char *b = init->opts->bundle;
-        size_t len;
+        _cleanup_(rt_bundle_done) RtBundle b = {};
         int r;
 
-        init->bundle = realpath(b ?: ".", NULL);
-        if (!init->bundle)
-                return log_error_errno(errno, "Invalid bundle '%s': %m", b ?: ".");
-        cfg_path = path_join(init->bundle, "config.json");
-        if (!cfg_path)
-                return log_error_errno(ENOMEM, "Out of memory");
-        r = read_full_file_at(AT_FDCWD, cfg_path, OCI_CONFIG_MAX_BYTES, &text, &len);
-        if (r == -EFBIG)
-                return log_error_errno(
-                                SYNTHETIC_ERRNO(EFBIG), "%s: larger than %u bytes", cfg_path,
-                                OCI_CONFIG_MAX_BYTES);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read '%s': %m", cfg_path);
-        r = oci_config_parse(text, len, &init->config, &err);
-        if (r < 0)
-                return log_error_errno(r, "%s: %s", cfg_path, err ?: strerror(-r));
-        init->process = init->config->process;
-        if (!init->process)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s: process: missing", cfg_path);
-        if (strv_length(init->process->args) == 0)
-                return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL), "%s: process.args: must not be empty", cfg_path);
-        root = init->config->root_path[0] == '/' ? strdup(init->config->root_path)
-                                                 : path_join(init->bundle, init->config->root_path);
-        if (!root)
-                return log_error_errno(ENOMEM, "Out of memory");
-        init->rootfs = realpath(root, NULL);
-        if (!init->rootfs)
-                return log_error_errno(errno, "Invalid root.path '%s': %m", root);
-        return 0;
-}
-
-static int save_config_copy(RtInit *init) {
-        _cleanup_free_ char *src = path_join(init->bundle, "config.json"), *text = NULL, *dst = NULL;
-        size_t len;
-        int r;
-
-        if (!src)
-                return log_error_errno(ENOMEM, "Out of memory");
-        r = read_full_file_at(AT_FDCWD, src, OCI_CONFIG_MAX_BYTES, &text, &len);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read '%s': %m", src);
-        dst = path_join(init->state_dir, RT_CONFIG_FILE);
-        if (!dst)
-                return log_error_errno(ENOMEM, "Out of memory");
-        r = write_file_replace_at(AT_FDCWD, dst, text, len, 0600);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", dst);
-        return 0;
-}
-
-static int run_create_hooks(RtInit *init) {
-        _cleanup_free_ char *state = NULL;
-        int r;
-
-        r = rt_state_json_for_hooks(init->config, init->opts->id, "creating", init->pid, init->bundle, &state);
-        if (r < 0)
-                return log_error_errno(r, "Out of memory");
-        r = rt_hooks_run(init->config, OCI_HOOK_PRESTART, state, false, NULL, 0);
+        r = rt_bundle_load(init->opts->bundle, &b);
         if (r < 0)
                 return r;
-        return rt_hooks_run(init->config, OCI_HOOK_CREATE_RUNTIME, state, false, NULL, 0);
+        if (strv_length(b.config->process->args) == 0)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL), "%s/config.json: process.args: must not be empty",
+                                b.path);
+        init->bundle = TAKE_PTR(b.path);
+        init->rootfs = TAKE_PTR(b.rootfs);
+        init->config = TAKE_PTR(b.config);
+        init->process = init->config->process;
+        init->config_text = TAKE_PTR(b.config_text);
+        init->config_len = b.config_len;
+        return 0;
 }
 
 static int send_seccomp_listener(RtInit *init, int fd) {
@@ -489,7 +397,7 @@ static int serve_init(RtInit *init, int sock, int *ret_master) {
                                 return log_error_errno(r, "Failed to signal container init: %m");
                         break;
                 case RT_SYNC_RUN_HOOKS:
-                        r = run_create_hooks(init);
+                        r = rt_hooks_run_create(init->config, init->opts->id, init->pid, init->bundle);
                         if (r < 0)
                                 return r;
                         r = rt_sync_send(sock, RT_SYNC_HOOKS_DONE, 0);
@@ -524,40 +432,24 @@ static int serve_init(RtInit *init, int sock, int *ret_master) {
         }
 }
 
-static int make_state(RtInit *init, RtState *s) {
-        char created[64];
-        struct timespec ts;
+static int save_state(RtInit *init) {
+        RtState s = {
+                .id = (char *) init->opts->id,
+                .pid = init->pid,
+                .bundle = init->bundle,
+                .rootfs = init->rootfs,
+                .annotations = init->config->annotations,
+                .n_annotations = init->config->n_annotations,
+                .systemd_cgroup = init->ctx->systemd_cgroup,
+        };
         int r;
 
-        s->id = (char *) init->opts->id;
-        s->pid = init->pid;
-        r = rt_proc_start_time(init->pid, &s->pid_start, NULL);
+        r = rt_state_save_new(init->state_dir, &s, init->cgroup);
         if (r < 0)
-                return log_error_errno(
-                                r, "Failed to read start time of container init %d: %m", (int) init->pid);
-        s->bundle = init->bundle;
-        s->rootfs = init->rootfs;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        s->created = strdup(
-                        format_rfc3339((uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec, created,
-                                       sizeof created));
-        if (!s->created)
-                return log_error_errno(ENOMEM, "Out of memory");
-        s->owner = (char *) "";
-        if (init->cgroup) {
-                r = cg_manager_save(init->cgroup, &s->cgroup);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to record cgroup: %m");
-        }
-        s->annotations = init->config->annotations;
-        s->n_annotations = init->config->n_annotations;
-        s->systemd_cgroup = init->ctx->systemd_cgroup;
+                return r;
+        if (init->opts->pid_file)
+                return rt_write_pid_file(init->opts->pid_file, init->pid);
         return 0;
-}
-
-static void make_state_done(RtState *s) {
-        free(s->created);
-        free(s->cgroup);
 }
 
 static void init_done(RtInit *init) {
@@ -572,6 +464,7 @@ static void init_done(RtInit *init) {
         init->config = oci_config_free(init->config);
         free(init->bundle);
         free(init->rootfs);
+        free(init->config_text);
         free(init->state_dir);
 }
 
@@ -600,18 +493,10 @@ static int enter_pid_ns(RtInit *init, int *ret_saved) {
         return 0;
 }
 
-/*
- * The shared part of create and run: on success the init is READY, waiting
- * (on the fifo for create, on RT_SYNC_EXEC for run), state.json is written,
- * and *ret_sock is the parent's end of the sync socket.
- */
-static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
-        _cleanup_close_ int sock_parent = -EBADF, saved_pidns = -EBADF;
-        int pair[2] = { -EBADF, -EBADF };
-        RtState st = {};
-        int r, joined;
+/* Phase 1: config.json, bundle, rootfs and the state directory's path; nothing is made yet. */
+static int load_config(RtInit *init) {
+        int r;
 
-        init->sync_fd = init->fifo_fd = init->dmz_fd = -EBADF;
         if (init->ctx->systemd_cgroup && access("/run/systemd/system", F_OK) < 0)
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EOPNOTSUPP),
@@ -621,60 +506,54 @@ static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
         if (r < 0)
                 return r;
         init->rootless = is_rootless();
-        r = rt_state_dir(init->ctx, init->opts->id, &init->state_dir);
-        if (r < 0)
-                return r;
-        r = mkdir_p(init->ctx->state_root, 0700);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create state root '%s': %m", init->ctx->state_root);
-        if (mkdir(init->state_dir, 0700) < 0) {
-                if (errno == EEXIST)
-                        return log_error_errno(
-                                        SYNTHETIC_ERRNO(EEXIST), "container with id %s already exists",
-                                        init->opts->id);
-                return log_error_errno(errno, "Failed to create '%s': %m", init->state_dir);
-        }
-        r = save_config_copy(init);
-        if (r < 0)
-                goto err_state;
-        r = setup_cgroup(init);
-        if (r < 0)
-                goto err_cgroup;
+        return rt_state_dir(init->ctx, init->opts->id, &init->state_dir);
+}
+
+/* Phase 4: namespaces to join, idmapped mount trees, exec.fifo, the exec trampoline. */
+static int prepare_init(RtInit *init) {
+        int r;
+
         r = plan_namespaces(init);
         if (r < 0)
-                goto err_cgroup;
+                return r;
         r = prepare_idmaps(init);
         if (r < 0)
-                goto err_cgroup;
+                return r;
         if (init->use_fifo) {
                 _cleanup_free_ char *fifo = path_join(init->state_dir, RT_FIFO_FILE);
-                if (!fifo || mkfifo(fifo, 0600) < 0) {
-                        r = log_error_errno(fifo ? errno : ENOMEM, "Failed to create exec fifo: %m");
-                        goto err_cgroup;
-                }
+                if (!fifo || mkfifo(fifo, 0600) < 0)
+                        return log_error_errno(fifo ? errno : ENOMEM, "Failed to create exec fifo: %m");
         }
         r = rt_dmz_open(&init->dmz_fd);
-        if (r < 0) {
-                log_error_errno(r, "Failed to prepare the exec trampoline: %m");
-                goto err_cgroup;
-        }
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-                r = log_error_errno(errno, "Failed to create sync socket: %m");
-                goto err_cgroup;
-        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to prepare the exec trampoline: %m");
+        return 0;
+}
+
+/*
+ * Phases 5 and 6: clone the init, give it its id maps and cgroup, and tell it to go. *ret_sock is
+ * the parent's end of the sync socket. On failure no init is left.
+ */
+static int start_init(RtInit *init, int *ret_sock) {
+        _cleanup_close_ int sock_parent = -EBADF, saved_pidns = -EBADF;
+        int pair[2] = { -EBADF, -EBADF };
+        int r, joined;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return log_error_errno(errno, "Failed to create sync socket: %m");
         sock_parent = pair[0];
         init->sync_fd = pair[1];
         r = enter_pid_ns(init, &saved_pidns);
-        if (r < 0)
-                goto err_cgroup;
+        if (r < 0) {
+                init->sync_fd = safe_close(init->sync_fd);
+                return r;
+        }
         joined = clone_init(init);
         if (saved_pidns >= 0 && setns(saved_pidns, CLONE_NEWPID) < 0)
                 log_debug_errno(errno, "Failed to return to own pid namespace: %m");
         init->sync_fd = safe_close(init->sync_fd);
-        if (joined < 0) {
-                r = log_error_errno(joined, "Failed to create container init: %m");
-                goto err_cgroup;
-        }
+        if (joined < 0)
+                return log_error_errno(joined, "Failed to create container init: %m");
         if (init->userns_new && (init->clone_flags & CLONE_NEWUSER)) {
                 r = write_maps(init, init->pid);
                 if (r < 0)
@@ -692,23 +571,49 @@ static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
                 log_error_errno(r, "Failed to start container init: %m");
                 goto err_init;
         }
-        r = serve_init(init, sock_parent, ret_master);
+        *ret_sock = TAKE_FD(sock_parent);
+        return 0;
+
+err_init:
+        kill_init(init);
+        return r;
+}
+
+/*
+ * The shared part of create and run: on success the init is READY, waiting
+ * (on the fifo for create, on RT_SYNC_EXEC for run), state.json is written,
+ * and *ret_sock is the parent's end of the sync socket.
+ */
+static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
+        _cleanup_close_ int sock = -EBADF;
+        int r;
+
+        init->sync_fd = init->fifo_fd = init->dmz_fd = -EBADF;
+        r = load_config(init);
+        if (r < 0)
+                return r;
+        r = rt_state_dir_create(
+                        init->ctx, init->opts->id, init->state_dir, init->config_text, init->config_len);
+        if (r < 0)
+                return r;
+        r = rt_cgroup_setup(init->config, init->opts->id, init->rootless, &init->cgroup, NULL);
+        if (r < 0)
+                goto err_state;
+        r = prepare_init(init);
+        if (r < 0)
+                goto err_cgroup;
+        r = start_init(init, &sock);
+        if (r < 0)
+                goto err_cgroup;
+        r = serve_init(init, sock, ret_master);
         if (r < 0)
                 goto err_init;
-        r = make_state(init, &st);
-        if (r >= 0)
-                r = rt_state_save(init->state_dir, &st);
-        make_state_done(&st);
+        r = save_state(init);
         if (r < 0)
                 goto err_init;
-        if (init->opts->pid_file) {
-                r = rt_write_pid_file(init->opts->pid_file, init->pid);
-                if (r < 0)
-                        goto err_init;
-        }
         if (init->opts->ret_pid)
                 *init->opts->ret_pid = init->pid;
-        *ret_sock = TAKE_FD(sock_parent);
+        *ret_sock = TAKE_FD(sock);
         return 0;
 
 err_init:
@@ -773,18 +678,12 @@ static int wait_exec(int fd, int pidfd, const RtState *s, const char *id) {
 
 static int run_poststart(const RtState *s, const char *dir) {
         _cleanup_(oci_config_freep) OciConfig *c = NULL;
-        _cleanup_free_ char *state = NULL;
         int r;
 
         r = rt_config_load_saved(dir, &c);
         if (r < 0)
                 return r;
-        if (c->n_hooks[OCI_HOOK_POSTSTART] == 0)
-                return 0;
-        r = rt_state_json_for_hooks(c, s->id, "running", s->pid, s->bundle, &state);
-        if (r < 0)
-                return log_error_errno(r, "Out of memory");
-        return rt_hooks_run(c, OCI_HOOK_POSTSTART, state, true, NULL, 0);
+        return rt_hooks_run_for(c, OCI_HOOK_POSTSTART, s->id, "running", s->pid, s->bundle, true);
 }
 
 int rt_start(const RtContext *ctx, const char *id) {
@@ -794,10 +693,9 @@ int rt_start(const RtContext *ctx, const char *id) {
         OciStatus status;
         int r;
 
-        r = rt_state_load(ctx, id, &s, &dir);
+        r = rt_state_load_status(ctx, id, &s, &dir, &status);
         if (r < 0)
                 return r;
-        status = rt_state_status(s, dir);
         if (status != OCI_STATUS_CREATED)
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EINVAL), "cannot start a container in state %s: %s",
@@ -823,8 +721,6 @@ int rt_start(const RtContext *ctx, const char *id) {
 
 static int run_release(RtInit *init, int sock, int master) {
         _cleanup_close_ int s = sock, m = master;
-        _cleanup_(rt_state_freep) RtState *st = NULL;
-        _cleanup_free_ char *dir = NULL;
         int r, status;
 
         r = rt_release(s);
@@ -834,26 +730,16 @@ static int run_release(RtInit *init, int sock, int master) {
                 return r;
         }
         s = safe_close(s);
-        if (init->config->n_hooks[OCI_HOOK_POSTSTART] > 0) {
-                _cleanup_free_ char *state = NULL;
-                if (rt_state_json_for_hooks(
-                                    init->config, init->opts->id, "running", init->pid, init->bundle,
-                                    &state) >= 0)
-                        (void) rt_hooks_run(init->config, OCI_HOOK_POSTSTART, state, true, NULL, 0);
-        }
+        (void) rt_hooks_run_for(
+                        init->config, OCI_HOOK_POSTSTART, init->opts->id, "running", init->pid, init->bundle,
+                        true);
         if (init->opts->detach)
                 return 0;
         status = rt_foreground(init->pid, m);
         if (init->opts->keep)
                 return status;
         /* runc run removes the container once its process is gone. */
-        r = rt_state_load(init->ctx, init->opts->id, &st, &dir);
-        if (r >= 0) {
-                _cleanup_(cg_manager_freep) CgManager *cg = NULL;
-                if (st->cgroup && cg_manager_load(st->cgroup, &cg) >= 0)
-                        (void) cg_manager_kill(cg, SIGKILL);
-                (void) rt_container_destroy(st, dir);
-        }
+        rt_container_remove_exited(init->ctx, init->opts->id);
         return status;
 }
 

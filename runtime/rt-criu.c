@@ -98,9 +98,52 @@ static char *criu_failure(const char *cr_error, int error, int dirfd, const char
         return TAKE_PTR(msg);
 }
 
-static char *log_path(const char *dir, const char *file) {
-        _cleanup_free_ char *abs = realpath(dir, NULL);
-        return path_join(abs ?: dir, file);
+/* Where CRIU's images are, and where its log and temporary files go (--work-path, else the images). */
+typedef struct ImageDirs {
+        char *image_path;
+        const char *work_path;
+        int image_fd, work_fd;
+} ImageDirs;
+
+#define IMAGE_DIRS_INIT(work) \
+        { .work_path = (work), .image_fd = -EBADF, .work_fd = -EBADF }
+
+static void image_dirs_done(ImageDirs *d) {
+        free(d->image_path);
+        safe_close(d->image_fd);
+        safe_close(d->work_fd);
+}
+
+static int open_work_dir(ImageDirs *d) {
+        int r;
+
+        if (!d->work_path)
+                return 0;
+        r = mkdir_p(d->work_path, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create work directory '%s': %m", d->work_path);
+        d->work_fd = open(d->work_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d->work_fd < 0)
+                return log_error_errno(errno, "Failed to open work directory '%s': %m", d->work_path);
+        return 0;
+}
+
+/* Log a failed CRIU request (verb: "checkpoint", "restore"): why, and where CRIU's log_file is. */
+static int log_criu_failure(
+                int error,
+                const char *verb,
+                const char *id,
+                const char *cr_error,
+                const ImageDirs *d,
+                const char *log_file) {
+        const char *dir = d->work_path ?: d->image_path;
+        _cleanup_free_ char *absdir = realpath(dir, NULL), *logp = NULL, *msg = NULL;
+
+        logp = path_join(absdir ?: dir, log_file);
+        msg = criu_failure(cr_error, error, d->work_fd >= 0 ? d->work_fd : d->image_fd, log_file);
+        return log_error_errno(
+                        error, "Failed to %s container %s: %s (log: %s)", verb, id, msg ?: "criu failed",
+                        logp ?: log_file);
 }
 
 /* The directory CRIU freezes the container through: the freezer hierarchy (v1) or cgroup2. */
@@ -124,8 +167,7 @@ typedef struct Checkpoint {
         char *dir;
         OciConfig *config;
         CgManager *cgroup;
-        char *image_path;
-        int image_fd, work_fd;
+        ImageDirs dirs;
         bool image_created;
         RtCriuMeta meta;
         char **descriptors; /* runc's descriptors.json: what fds 0-2 were */
@@ -139,9 +181,7 @@ static void checkpoint_done(Checkpoint *c) {
         free(c->dir);
         oci_config_free(c->config);
         cg_manager_free(c->cgroup);
-        free(c->image_path);
-        safe_close(c->image_fd);
-        safe_close(c->work_fd);
+        image_dirs_done(&c->dirs);
         rt_criu_meta_done(&c->meta);
         strv_free(c->descriptors);
         strv_free(c->external);
@@ -274,28 +314,18 @@ static int plan_namespaces(Checkpoint *c) {
 
 static int open_dirs(Checkpoint *c) {
         const char *img = c->o->image_path ?: DEFAULT_IMAGE_PATH;
-        int r;
 
-        c->image_path = strdup(img);
-        if (!c->image_path)
+        c->dirs.image_path = strdup(img);
+        if (!c->dirs.image_path)
                 return log_error_errno(ENOMEM, "Out of memory");
         if (mkdir(img, 0700) >= 0)
                 c->image_created = true;
         else if (errno != EEXIST)
                 return log_error_errno(errno, "Failed to create image directory '%s': %m", img);
-        c->image_fd = open(img, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (c->image_fd < 0)
+        c->dirs.image_fd = open(img, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (c->dirs.image_fd < 0)
                 return log_error_errno(errno, "Failed to open image directory '%s': %m", img);
-        if (c->o->work_path) {
-                r = mkdir_p(c->o->work_path, 0700);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to create work directory '%s': %m", c->o->work_path);
-                c->work_fd = open(c->o->work_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (c->work_fd < 0)
-                        return log_error_errno(
-                                        errno, "Failed to open work directory '%s': %m", c->o->work_path);
-        }
-        return 0;
+        return open_work_dir(&c->dirs);
 }
 
 static int write_image_files(Checkpoint *c) {
@@ -313,22 +343,22 @@ static int write_image_files(Checkpoint *c) {
         }
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
-        r = write_file_atomic_at(c->image_fd, RT_CRIU_DESCRIPTORS_FILE, desc, len, 0600);
+        r = write_file_atomic_at(c->dirs.image_fd, RT_CRIU_DESCRIPTORS_FILE, desc, len, 0600);
         if (r >= 0)
-                r = write_file_atomic_at(c->image_fd, RT_CRIU_META_FILE, meta, strlen(meta), 0600);
+                r = write_file_atomic_at(c->dirs.image_fd, RT_CRIU_META_FILE, meta, strlen(meta), 0600);
         if (r < 0)
-                return log_error_errno(r, "Failed to write into image directory '%s': %m", c->image_path);
+                return log_error_errno(r, "Failed to write into image directory '%s': %m", c->dirs.image_path);
         return 0;
 }
 
 static void remove_image(Checkpoint *c) {
         if (c->image_created) {
-                (void) rm_rf_at(AT_FDCWD, c->image_path);
+                (void) rm_rf_at(AT_FDCWD, c->dirs.image_path);
                 return;
         }
-        (void) unlinkat(c->image_fd, RT_CRIU_META_FILE, 0);
-        (void) unlinkat(c->image_fd, RT_CRIU_DESCRIPTORS_FILE, 0);
-        (void) unlinkat(c->image_fd, "inventory.img", 0);
+        (void) unlinkat(c->dirs.image_fd, RT_CRIU_META_FILE, 0);
+        (void) unlinkat(c->dirs.image_fd, RT_CRIU_DESCRIPTORS_FILE, 0);
+        (void) unlinkat(c->dirs.image_fd, "inventory.img", 0);
 }
 
 static int checkpoint_prepare(const RtContext *ctx, Checkpoint *c) {
@@ -337,10 +367,9 @@ static int checkpoint_prepare(const RtContext *ctx, Checkpoint *c) {
         OciStatus st;
         int r;
 
-        r = rt_state_load(ctx, c->o->id, &c->state, &c->dir);
+        r = rt_state_load_status(ctx, c->o->id, &c->state, &c->dir, &st);
         if (r < 0)
                 return r;
-        st = rt_state_status(c->state, c->dir);
         if (st != OCI_STATUS_RUNNING && st != OCI_STATUS_PAUSED)
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EINVAL),
@@ -377,8 +406,8 @@ static int checkpoint_prepare(const RtContext *ctx, Checkpoint *c) {
 }
 
 int rt_checkpoint(const RtContext *ctx, const RtCheckpointOptions *o) {
-        _cleanup_(checkpoint_done) Checkpoint c = { .o = o, .image_fd = -EBADF, .work_fd = -EBADF };
-        _cleanup_free_ char *freeze = NULL, *cr_error = NULL, *msg = NULL, *logp = NULL;
+        _cleanup_(checkpoint_done) Checkpoint c = { .o = o, .dirs = IMAGE_DIRS_INIT(o->work_path) };
+        _cleanup_free_ char *freeze = NULL, *cr_error = NULL;
         RtCriuRequest req;
         int r;
 
@@ -393,8 +422,8 @@ int rt_checkpoint(const RtContext *ctx, const RtCheckpointOptions *o) {
                 goto err_image;
         freeze = c.meta.cgroup ? freezer_dir(c.meta.cgroup) : NULL;
         req = (RtCriuRequest){
-                .images_dir_fd = c.image_fd,
-                .work_dir_fd = c.work_fd,
+                .images_dir_fd = c.dirs.image_fd,
+                .work_dir_fd = c.dirs.work_fd,
                 .log_file = "dump.log",
                 .root = c.state->rootfs,
                 .pid = c.state->pid,
@@ -412,10 +441,7 @@ int rt_checkpoint(const RtContext *ctx, const RtCheckpointOptions *o) {
         };
         r = rt_criu_swrk(&req, NULL, &cr_error);
         if (r < 0) {
-                logp = log_path(o->work_path ?: c.image_path, "dump.log");
-                msg = criu_failure(cr_error, r, c.work_fd >= 0 ? c.work_fd : c.image_fd, "dump.log");
-                log_error_errno(r, "Failed to checkpoint container %s: %s (log: %s)", o->id,
-                                msg ?: "criu failed", logp ?: "dump.log");
+                log_criu_failure(r, "checkpoint", o->id, cr_error, &c.dirs, "dump.log");
                 goto err_image;
         }
         if (o->leave_running)
@@ -424,7 +450,7 @@ int rt_checkpoint(const RtContext *ctx, const RtCheckpointOptions *o) {
         return rt_delete(ctx, o->id, true);
 
 err_image:
-        if (c.image_created || c.image_fd >= 0)
+        if (c.image_created || c.dirs.image_fd >= 0)
                 remove_image(&c);
         return r;
 }
@@ -434,15 +460,12 @@ err_image:
 typedef struct Restore {
         const RtContext *ctx;
         const RtRestoreOptions *o;
-        OciConfig *config;
-        char *config_text;
-        size_t config_len;
-        char *bundle, *rootfs, *state_dir, *criu_root;
+        RtBundle b;
+        char *state_dir, *criu_root;
         bool criu_root_mounted;
         CgManager *cgroup;
         char *cgroup_path;
-        char *image_path;
-        int image_fd, work_fd;
+        ImageDirs dirs;
         RtCriuMeta meta;
         bool new_netns;
         int master; /* the new pty master, kept for a foreground restore */
@@ -452,17 +475,12 @@ typedef struct Restore {
 } Restore;
 
 static void restore_done(Restore *rs) {
-        oci_config_free(rs->config);
-        free(rs->config_text);
-        free(rs->bundle);
-        free(rs->rootfs);
+        rt_bundle_done(&rs->b);
         free(rs->state_dir);
         free(rs->criu_root);
         cg_manager_free(rs->cgroup);
         free(rs->cgroup_path);
-        free(rs->image_path);
-        safe_close(rs->image_fd);
-        safe_close(rs->work_fd);
+        image_dirs_done(&rs->dirs);
         rt_criu_meta_done(&rs->meta);
         safe_close(rs->master);
         safe_close(rs->ns_fds[0]);
@@ -478,19 +496,19 @@ static int open_image(Restore *rs) {
         size_t len;
         int r;
 
-        rs->image_path = strdup(img);
-        if (!rs->image_path)
+        rs->dirs.image_path = strdup(img);
+        if (!rs->dirs.image_path)
                 return log_error_errno(ENOMEM, "Out of memory");
-        rs->image_fd = open(img, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (rs->image_fd < 0) {
+        rs->dirs.image_fd = open(img, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rs->dirs.image_fd < 0) {
                 if (errno == ENOENT)
                         return log_error_errno(errno, "checkpoint image directory '%s' does not exist", img);
                 return log_error_errno(errno, "Failed to open checkpoint image directory '%s': %m", img);
         }
-        if (faccessat(rs->image_fd, "inventory.img", F_OK, 0) < 0)
+        if (faccessat(rs->dirs.image_fd, "inventory.img", F_OK, 0) < 0)
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(ENOENT), "'%s' holds no checkpoint (no inventory.img)", img);
-        r = read_full_file_at(rs->image_fd, RT_CRIU_META_FILE, 4 * 1024 * 1024, &text, &len);
+        r = read_full_file_at(rs->dirs.image_fd, RT_CRIU_META_FILE, 4 * 1024 * 1024, &text, &len);
         if (r == -ENOENT)
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(ENOENT),
@@ -502,45 +520,7 @@ static int open_image(Restore *rs) {
                 return log_error_errno(
                                 r, "Corrupt checkpoint '%s/" RT_CRIU_META_FILE "': %s", img,
                                 err ?: strerror(-r));
-        if (rs->o->work_path) {
-                r = mkdir_p(rs->o->work_path, 0700);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to create work directory '%s': %m", rs->o->work_path);
-                rs->work_fd = open(rs->o->work_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (rs->work_fd < 0)
-                        return log_error_errno(
-                                        errno, "Failed to open work directory '%s': %m", rs->o->work_path);
-        }
-        return 0;
-}
-
-static int load_bundle(Restore *rs) {
-        _cleanup_free_ char *cfg = NULL, *err = NULL, *root = NULL;
-        const char *b = rs->o->bundle ?: ".";
-        int r;
-
-        rs->bundle = realpath(b, NULL);
-        if (!rs->bundle)
-                return log_error_errno(errno, "Invalid bundle '%s': %m", b);
-        cfg = path_join(rs->bundle, "config.json");
-        if (!cfg)
-                return log_error_errno(ENOMEM, "Out of memory");
-        r = read_full_file_at(AT_FDCWD, cfg, OCI_CONFIG_MAX_BYTES, &rs->config_text, &rs->config_len);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read '%s': %m", cfg);
-        r = oci_config_parse(rs->config_text, rs->config_len, &rs->config, &err);
-        if (r < 0)
-                return log_error_errno(r, "%s: %s", cfg, err ?: strerror(-r));
-        if (!rs->config->process)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s: process: missing", cfg);
-        root = rs->config->root_path[0] == '/' ? strdup(rs->config->root_path)
-                                               : path_join(rs->bundle, rs->config->root_path);
-        if (!root)
-                return log_error_errno(ENOMEM, "Out of memory");
-        rs->rootfs = realpath(root, NULL);
-        if (!rs->rootfs)
-                return log_error_errno(errno, "Invalid root.path '%s': %m", root);
-        return 0;
+        return open_work_dir(&rs->dirs);
 }
 
 /* Everything that can be refused before anything is created. */
@@ -551,7 +531,7 @@ static int restore_check(Restore *rs) {
         r = open_image(rs);
         if (r < 0)
                 return r;
-        r = load_bundle(rs);
+        r = rt_bundle_load(rs->o->bundle, &rs->b);
         if (r < 0)
                 return r;
         if (rs->meta.terminal && rs->o->detach && !rs->o->console_socket && !rs->o->ret_pty_master)
@@ -559,8 +539,8 @@ static int restore_check(Restore *rs) {
                                 SYNTHETIC_ERRNO(EINVAL),
                                 "the checkpointed container has a terminal: restoring it detached "
                                 "needs --console-socket");
-        net = find_ns(rs->config, OCI_NS_NETWORK);
-        pid = find_ns(rs->config, OCI_NS_PID);
+        net = find_ns(rs->b.config, OCI_NS_NETWORK);
+        pid = find_ns(rs->b.config, OCI_NS_PID);
         if (rs->meta.external_netns != (net && net->path))
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EINVAL),
@@ -576,8 +556,8 @@ static int restore_check(Restore *rs) {
                                 rs->meta.external_pidns ? "in" : "without",
                                 rs->meta.external_pidns ? "names no" : "names");
         rs->new_netns = net && !net->path;
-        for (size_t i = 0; rs->config->linux_cfg && i < rs->config->linux_cfg->n_namespaces; i++) {
-                const OciNamespace *ns = &rs->config->linux_cfg->namespaces[i];
+        for (size_t i = 0; rs->b.config->linux_cfg && i < rs->b.config->linux_cfg->n_namespaces; i++) {
+                const OciNamespace *ns = &rs->b.config->linux_cfg->namespaces[i];
                 if (ns->path &&
                     (ns->type == OCI_NS_MOUNT || ns->type == OCI_NS_CGROUP || ns->type == OCI_NS_TIME))
                         return log_error_errno(
@@ -588,56 +568,26 @@ static int restore_check(Restore *rs) {
         return 0;
 }
 
-static int setup_cgroup(Restore *rs) {
-        _cleanup_(cg_resources_done) CgResources res = {};
-        const OciLinux *l = rs->config->linux_cfg;
-        int r;
-
-        r = rt_cgroup_path(rs->config, rs->o->id, &rs->cgroup_path);
-        if (r < 0)
-                return r;
-        r = cg_manager_new(rs->cgroup_path, &rs->cgroup);
-        if (r < 0)
-                return log_error_errno(r, "Invalid cgroup path '%s': %m", rs->cgroup_path);
-        r = cg_manager_create(rs->cgroup);
-        if (r < 0) {
-                rs->cgroup = cg_manager_free(rs->cgroup);
-                return log_error_errno(r, "Failed to create cgroup '%s': %m", rs->cgroup_path);
-        }
-        if (l && l->resources) {
-                r = rt_resources_from_oci(l->resources, &res);
-                if (r >= 0)
-                        r = rt_resources_add_default_devices(rs->config, &res);
-                if (r < 0)
-                        return log_error_errno(r, "Invalid linux.resources: %m");
-                r = cg_manager_apply(rs->cgroup, &res);
-                if (r < 0)
-                        return log_error_errno(
-                                        r, "Failed to apply resources to cgroup '%s': %m", rs->cgroup_path);
-        }
-        return 0;
-}
-
 /* The mount points of config.json, where create made them: a fresh copy of the rootfs may lack them. */
 static int make_mount_points(Restore *rs) {
-        _cleanup_close_ int rootfd = open(rs->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int rootfd = open(rs->b.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
         if (rootfd < 0)
-                return log_error_errno(errno, "Failed to open rootfs '%s': %m", rs->rootfs);
-        for (size_t i = 0; i < rs->config->n_mounts; i++) {
-                const OciMount *m = &rs->config->mounts[i];
+                return log_error_errno(errno, "Failed to open rootfs '%s': %m", rs->b.rootfs);
+        for (size_t i = 0; i < rs->b.config->n_mounts; i++) {
+                const OciMount *m = &rs->b.config->mounts[i];
                 _cleanup_free_ char *src = NULL;
                 _cleanup_close_ int fd = -EBADF;
                 bool is_dir = true;
                 struct stat st;
                 int r;
 
-                if (!rt_criu_mount_needs_point(rs->config, i))
+                if (!rt_criu_mount_needs_point(rs->b.config, i))
                         continue;
                 if (m->source &&
                     (streq_ptr(m->type, "bind") || strv_contains(m->options, "bind") ||
                      strv_contains(m->options, "rbind"))) {
-                        src = m->source[0] == '/' ? strdup(m->source) : path_join(rs->bundle, m->source);
+                        src = m->source[0] == '/' ? strdup(m->source) : path_join(rs->b.path, m->source);
                         if (!src)
                                 return log_error_errno(ENOMEM, "Out of memory");
                         is_dir = stat(src, &st) < 0 || S_ISDIR(st.st_mode);
@@ -646,7 +596,7 @@ static int make_mount_points(Restore *rs) {
                 if (r < 0)
                         return log_error_errno(
                                         r, "Failed to create mount point %s in '%s': %m", m->destination,
-                                        rs->rootfs);
+                                        rs->b.rootfs);
         }
         return 0;
 }
@@ -658,8 +608,8 @@ static int mount_criu_root(Restore *rs) {
                 return log_error_errno(ENOMEM, "Out of memory");
         if (mkdir(rs->criu_root, 0755) < 0)
                 return log_error_errno(errno, "Failed to create '%s': %m", rs->criu_root);
-        if (mount(rs->rootfs, rs->criu_root, NULL, MS_BIND | MS_REC, NULL) < 0)
-                return log_error_errno(errno, "Failed to bind '%s' to '%s': %m", rs->rootfs, rs->criu_root);
+        if (mount(rs->b.rootfs, rs->criu_root, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return log_error_errno(errno, "Failed to bind '%s' to '%s': %m", rs->b.rootfs, rs->criu_root);
         rs->criu_root_mounted = true;
         return 0;
 }
@@ -678,14 +628,16 @@ static int plan_restore(Restore *rs, RtCriuInherit *inh, size_t *n_inh) {
                 OciNamespaceType type;
                 const char *criu;
         } joins[] = { { OCI_NS_IPC, "ipc" }, { OCI_NS_UTS, "uts" }, { OCI_NS_USER, "user" } };
-        const OciNamespace *net = find_ns(rs->config, OCI_NS_NETWORK), *pid = find_ns(rs->config, OCI_NS_PID);
+        const OciNamespace *net = find_ns(rs->b.config, OCI_NS_NETWORK),
+                           *pid = find_ns(rs->b.config, OCI_NS_PID);
         int r;
 
         for (size_t i = 0; i < rs->meta.n_mounts; i++) {
                 const RtExtMount *e = &rs->meta.mounts[i];
                 _cleanup_free_ char *src = NULL;
 
-                r = rt_criu_ext_mount_source(e, rs->config, rs->bundle, rs->meta.cgroup, rs->cgroup_path, &src);
+                r = rt_criu_ext_mount_source(
+                                e, rs->b.config, rs->b.path, rs->meta.cgroup, rs->cgroup_path, &src);
                 if (r == -ENOENT)
                         return log_error_errno(
                                         SYNTHETIC_ERRNO(ENOENT),
@@ -700,7 +652,7 @@ static int plan_restore(Restore *rs, RtCriuInherit *inh, size_t *n_inh) {
                 TAKE_PTR(src);
         }
         for (size_t i = 0; i < ELEMENTSOF(joins); i++) {
-                const OciNamespace *ns = find_ns(rs->config, joins[i].type);
+                const OciNamespace *ns = find_ns(rs->b.config, joins[i].type);
                 if (ns && ns->path &&
                     (strv_extend(&rs->join_ns, joins[i].criu) < 0 || strv_extend(&rs->join_ns, ns->path) < 0))
                         return log_error_errno(ENOMEM, "Out of memory");
@@ -785,21 +737,6 @@ static int loopback_up(pid_t pid) {
         return 0;
 }
 
-static int run_create_hooks(Restore *rs, pid_t pid) {
-        _cleanup_free_ char *state = NULL;
-        int r;
-
-        if (rs->config->n_hooks[OCI_HOOK_PRESTART] + rs->config->n_hooks[OCI_HOOK_CREATE_RUNTIME] == 0)
-                return 0;
-        r = rt_state_json_for_hooks(rs->config, rs->o->id, "creating", pid, rs->bundle, &state);
-        if (r < 0)
-                return log_error_errno(r, "Out of memory");
-        r = rt_hooks_run(rs->config, OCI_HOOK_PRESTART, state, false, NULL, 0);
-        if (r < 0)
-                return r;
-        return rt_hooks_run(rs->config, OCI_HOOK_CREATE_RUNTIME, state, false, NULL, 0);
-}
-
 static int restore_notify(const char *script, pid_t pid, int fd, void *userdata) {
         Restore *rs = userdata;
         int r;
@@ -810,7 +747,7 @@ static int restore_notify(const char *script, pid_t pid, int fd, void *userdata)
                         if (r < 0)
                                 return r;
                 }
-                return run_create_hooks(rs, pid);
+                return rt_hooks_run_create(rs->b.config, rs->o->id, pid, rs->b.path);
         }
         if (streq_ptr(script, "orphan-pts-master")) {
                 if (fd < 0)
@@ -829,7 +766,7 @@ static int restore_notify(const char *script, pid_t pid, int fd, void *userdata)
 }
 
 static int run_criu(Restore *rs) {
-        _cleanup_free_ char *cr_error = NULL, *msg = NULL, *logp = NULL;
+        _cleanup_free_ char *cr_error = NULL;
         RtCriuInherit inh[8];
         size_t n_inh = 0;
         RtCriuRequest req;
@@ -841,8 +778,8 @@ static int run_criu(Restore *rs) {
                 return r;
         req = (RtCriuRequest){
                 .restore = true,
-                .images_dir_fd = rs->image_fd,
-                .work_dir_fd = rs->work_fd,
+                .images_dir_fd = rs->dirs.image_fd,
+                .work_dir_fd = rs->dirs.work_fd,
                 .log_file = "restore.log",
                 .root = rs->criu_root,
                 .tcp_established = rs->o->tcp_established,
@@ -856,64 +793,38 @@ static int run_criu(Restore *rs) {
                 .inherit = inh,
                 .n_inherit = n_inh,
                 .empty_ns = rs->new_netns ? CLONE_NEWNET : 0,
-                .config_file = criu_config_file(rs->config),
+                .config_file = criu_config_file(rs->b.config),
                 .cgroup = rs->cgroup,
                 .notify = restore_notify,
                 .userdata = rs,
         };
         r = rt_criu_swrk(&req, &pid, &cr_error);
-        if (r < 0) {
-                logp = log_path(rs->o->work_path ?: rs->image_path, "restore.log");
-                msg = criu_failure(cr_error, r, rs->work_fd >= 0 ? rs->work_fd : rs->image_fd, "restore.log");
-                return log_error_errno(
-                                r, "Failed to restore container %s: %s (log: %s)", rs->o->id,
-                                msg ?: "criu failed", logp ?: "restore.log");
-        }
+        if (r < 0)
+                return log_criu_failure(r, "restore", rs->o->id, cr_error, &rs->dirs, "restore.log");
         rs->pid = pid;
         return 0;
 }
 
 static int save_state(Restore *rs) {
-        _cleanup_free_ char *cg = NULL, *path = NULL;
-        char created[64];
-        struct timespec ts;
         RtState s = {
                 .id = (char *) rs->o->id,
                 .pid = rs->pid,
-                .bundle = rs->bundle,
-                .rootfs = rs->rootfs,
-                .owner = (char *) "",
-                .annotations = rs->config->annotations,
-                .n_annotations = rs->config->n_annotations,
+                .bundle = rs->b.path,
+                .rootfs = rs->b.rootfs,
+                .annotations = rs->b.config->annotations,
+                .n_annotations = rs->b.config->n_annotations,
                 .systemd_cgroup = rs->ctx->systemd_cgroup,
         };
         int r;
 
-        r = rt_proc_start_time(rs->pid, &s.pid_start, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read start time of restored init %d: %m", (int) rs->pid);
-        clock_gettime(CLOCK_REALTIME, &ts);
-        s.created = format_rfc3339(
-                        (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec, created, sizeof created);
-        if (rs->cgroup) {
-                r = cg_manager_save(rs->cgroup, &cg);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to record cgroup: %m");
-                s.cgroup = cg;
-        }
-        path = path_join(rs->state_dir, RT_CONFIG_FILE);
-        if (!path)
-                return log_error_errno(ENOMEM, "Out of memory");
-        r = write_file_atomic_at(AT_FDCWD, path, rs->config_text, rs->config_len, 0600);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", path);
-        return rt_state_save(rs->state_dir, &s);
+        r = rt_state_save_new(rs->state_dir, &s, rs->cgroup);
+        if (r >= 0 && rs->o->pid_file)
+                r = rt_write_pid_file(rs->o->pid_file, rs->pid);
+        return r;
 }
 
 /* The restored process runs: detach, or wait for it as `run` does and remove the container. */
 static int restore_finish(Restore *rs) {
-        _cleanup_(rt_state_freep) RtState *st = NULL;
-        _cleanup_free_ char *dir = NULL;
         int status;
 
         if (rs->o->ret_pid)
@@ -924,12 +835,7 @@ static int restore_finish(Restore *rs) {
                 return 0;
         }
         status = rt_foreground(rs->pid, TAKE_FD(rs->master));
-        if (rt_state_load(rs->ctx, rs->o->id, &st, &dir) >= 0) {
-                _cleanup_(cg_manager_freep) CgManager *cg = NULL;
-                if (st->cgroup && cg_manager_load(st->cgroup, &cg) >= 0)
-                        (void) cg_manager_kill(cg, SIGKILL);
-                (void) rt_container_destroy(st, dir);
-        }
+        rt_container_remove_exited(rs->ctx, rs->o->id);
         return status;
 }
 
@@ -937,8 +843,7 @@ int rt_restore(const RtContext *ctx, const RtRestoreOptions *o) {
         _cleanup_(restore_done) Restore rs = {
                 .ctx = ctx,
                 .o = o,
-                .image_fd = -EBADF,
-                .work_fd = -EBADF,
+                .dirs = IMAGE_DIRS_INIT(o->work_path),
                 .master = -EBADF,
                 .ns_fds = { -EBADF, -EBADF },
         };
@@ -954,18 +859,12 @@ int rt_restore(const RtContext *ctx, const RtRestoreOptions *o) {
                 return r;
         if (!HAVE_CRIU_RPC)
                 return no_criu();
-        r = mkdir_p(ctx->state_root, 0700);
+        r = rt_state_dir_create(ctx, o->id, rs.state_dir, rs.b.config_text, rs.b.config_len);
         if (r < 0)
-                return log_error_errno(r, "Failed to create state root '%s': %m", ctx->state_root);
-        if (mkdir(rs.state_dir, 0700) < 0) {
-                if (errno == EEXIST)
-                        return log_error_errno(
-                                        SYNTHETIC_ERRNO(EEXIST), "container with id %s already exists", o->id);
-                return log_error_errno(errno, "Failed to create '%s': %m", rs.state_dir);
-        }
-        r = setup_cgroup(&rs);
+                return r;
+        r = rt_cgroup_setup(rs.b.config, o->id, /* rootless= */ false, &rs.cgroup, &rs.cgroup_path);
         if (r < 0)
-                goto err_cgroup;
+                goto err_state;
         r = make_mount_points(&rs);
         if (r < 0)
                 goto err_cgroup;
@@ -979,8 +878,6 @@ int rt_restore(const RtContext *ctx, const RtRestoreOptions *o) {
                 goto err_mount;
         umount_criu_root(&rs);
         r = save_state(&rs);
-        if (r >= 0 && o->pid_file)
-                r = rt_write_pid_file(o->pid_file, rs.pid);
         if (r < 0)
                 goto err_init;
         return restore_finish(&rs);
@@ -995,6 +892,7 @@ err_mount:
 err_cgroup:
         if (rs.cgroup)
                 (void) cg_manager_destroy(rs.cgroup, 5 * 1000000);
+err_state:
         (void) rm_rf_at(AT_FDCWD, rs.state_dir);
         return r;
 }

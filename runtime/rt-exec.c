@@ -193,6 +193,80 @@ static int spawn(RtInit *init, int pidns_fd) {
         return 0;
 }
 
+/* The container, which must be running: its state, state directory and a pidfd of its init. */
+static int load_running(const RtContext *ctx, const char *id, RtState **ret, char **ret_dir, int *ret_pidfd) {
+        _cleanup_(rt_state_freep) RtState *s = NULL;
+        _cleanup_free_ char *dir = NULL;
+        int r, pidfd;
+        OciStatus st;
+
+        r = rt_state_load_status(ctx, id, &s, &dir, &st);
+        if (r < 0)
+                return r;
+        if (st != OCI_STATUS_RUNNING)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "cannot exec in container %s: container not running (%s)", id,
+                                oci_status_to_string(st));
+        r = rt_state_pidfd(s, &pidfd);
+        if (r < 0)
+                return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "container not running");
+        *ret = TAKE_PTR(s);
+        *ret_dir = TAKE_PTR(dir);
+        *ret_pidfd = pidfd;
+        return 0;
+}
+
+/* Clone the process into the container's pid namespace and cgroup and tell it to go. */
+static int start_process(RtInit *init, int *ret_sock) {
+        _cleanup_close_ int sock = -EBADF;
+        int pair[2], r, joined;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return log_error_errno(errno, "Failed to create sync socket: %m");
+        sock = pair[0];
+        init->sync_fd = pair[1];
+        joined = spawn(init, init->ns_fds[OCI_NS_PID]);
+        init->sync_fd = safe_close(init->sync_fd);
+        if (joined < 0)
+                return joined;
+        if (init->cgroup && joined == 0 && (r = cg_manager_enter(init->cgroup, init->pid)) < 0)
+                log_debug_errno(r, "Failed to move exec process into the container's cgroup: %m");
+        (void) rt_sync_send(sock, RT_SYNC_GO, (int32_t) init->pid);
+        *ret_sock = TAKE_FD(sock);
+        return 0;
+}
+
+/* Serve the process until it is READY: pass on its pty (to --console-socket, the caller, or *master). */
+static int serve_process(const RtExecOptions *o, int sock, int *master) {
+        for (;;) {
+                _cleanup_close_ int fd = -EBADF;
+                RtSyncMsg m;
+                int r;
+
+                r = rt_sync_recv(sock, &m, &fd);
+                if (r < 0)
+                        return log_error_errno(
+                                        r == -ECONNRESET ? ECHILD : r, "exec process died during setup: %m");
+                if (m.type == RT_SYNC_READY)
+                        return 0;
+                if (m.type == RT_SYNC_ERROR)
+                        return rt_error_log(&m.err);
+                if (m.type == RT_SYNC_CONSOLE) {
+                        if (o->console_socket) {
+                                r = rt_console_send(o->console_socket, fd);
+                                if (r < 0)
+                                        return r;
+                        } else if (o->detach && o->ret_pty_master)
+                                *o->ret_pty_master = TAKE_FD(fd);
+                        else {
+                                safe_close(*master);
+                                *master = TAKE_FD(fd);
+                        }
+                }
+        }
+}
+
 int rt_exec(const RtContext *ctx, const RtExecOptions *o) {
         _cleanup_(rt_state_freep) RtState *s = NULL;
         _cleanup_(oci_config_freep) OciConfig *c = NULL;
@@ -205,21 +279,11 @@ int rt_exec(const RtContext *ctx, const RtExecOptions *o) {
                                   .console_socket = o->console_socket,
                                   .stdio = o->stdio };
         RtInit init = { .ctx = ctx, .opts = &copts, .sync_fd = -EBADF, .fifo_fd = -EBADF, .dmz_fd = -EBADF };
-        int pair[2], r, joined;
-        OciStatus st;
+        int r;
 
-        r = rt_state_load(ctx, o->id, &s, &dir);
+        r = load_running(ctx, o->id, &s, &dir, &pidfd);
         if (r < 0)
                 return r;
-        st = rt_state_status(s, dir);
-        if (st != OCI_STATUS_RUNNING)
-                return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL),
-                                "cannot exec in container %s: container not running (%s)", o->id,
-                                oci_status_to_string(st));
-        r = rt_state_pidfd(s, &pidfd);
-        if (r < 0)
-                return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "container not running");
         r = rt_config_load_saved(dir, &c);
         if (r < 0)
                 return r;
@@ -239,59 +303,23 @@ int rt_exec(const RtContext *ctx, const RtExecOptions *o) {
                 log_error_errno(r, "Failed to prepare the exec trampoline: %m");
                 goto out;
         }
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-                r = log_error_errno(errno, "Failed to create sync socket: %m");
+        r = start_process(&init, &sock);
+        if (r < 0)
                 goto out;
-        }
-        sock = pair[0];
-        init.sync_fd = pair[1];
-        joined = spawn(&init, init.ns_fds[OCI_NS_PID]);
-        init.sync_fd = safe_close(init.sync_fd);
-        if (joined < 0) {
-                r = joined;
-                goto out;
-        }
-        if (init.cgroup && joined == 0 && (r = cg_manager_enter(init.cgroup, init.pid)) < 0)
-                log_debug_errno(r, "Failed to move exec process into the container's cgroup: %m");
-        r = rt_sync_send(sock, RT_SYNC_GO, (int32_t) init.pid);
-        if (r >= 0)
-                r = 0;
-        for (;;) {
-                _cleanup_close_ int fd = -EBADF;
-                RtSyncMsg m;
-                r = rt_sync_recv(sock, &m, &fd);
-                if (r < 0) {
-                        r = log_error_errno(
-                                        r == -ECONNRESET ? ECHILD : r, "exec process died during setup: %m");
-                        goto fail;
-                }
-                if (m.type == RT_SYNC_READY)
-                        break;
-                if (m.type == RT_SYNC_ERROR) {
-                        r = rt_error_log(&m.err);
-                        goto fail;
-                }
-                if (m.type == RT_SYNC_CONSOLE) {
-                        if (o->console_socket) {
-                                r = rt_console_send(o->console_socket, fd);
-                                if (r < 0)
-                                        goto fail;
-                        } else if (o->detach && o->ret_pty_master)
-                                *o->ret_pty_master = TAKE_FD(fd);
-                        else
-                                master = TAKE_FD(fd);
-                }
-        }
+        r = serve_process(o, sock, &master);
+        if (r < 0)
+                goto err_process;
         if (o->pid_file && (r = rt_write_pid_file(o->pid_file, init.pid)) < 0)
-                goto fail;
+                goto err_process;
         r = rt_release(sock);
         if (r < 0)
-                goto fail;
+                goto err_process;
         if (o->ret_pid)
                 *o->ret_pid = init.pid;
         r = o->detach ? 0 : rt_foreground(init.pid, master);
         goto out;
-fail:
+
+err_process:
         (void) kill(init.pid, SIGKILL);
         (void) wait_for_pid(init.pid);
 out:

@@ -85,6 +85,8 @@ typedef struct RtInit {
         int fifo_fd; /* O_PATH fd of exec.fifo (init) */
         int dmz_fd; /* sealed memfd of the exec trampoline */
         int *idmap_fds; /* per config mount: user ns fd of an idmapped mount, or -EBADF */
+        char *config_text; /* config.json as read, for the state directory */
+        size_t config_len;
         pid_t pid; /* init pid, host view (parent) */
 } RtInit;
 
@@ -168,6 +170,21 @@ int rt_state_json_for_hooks(
                 const char *bundle,
                 char **ret);
 
+/*
+ * rt_hooks_run() of the hooks of one kind, logging, with the state of container id (status, pid,
+ * bundle) on their stdin. 0 at once when c has no such hooks.
+ */
+int rt_hooks_run_for(
+                const OciConfig *c,
+                OciHookKind kind,
+                const char *id,
+                const char *status,
+                pid_t pid,
+                const char *bundle,
+                bool warn_only);
+/* The runtime's side of creating: prestart, then createRuntime hooks, in state "creating". */
+int rt_hooks_run_create(const OciConfig *c, const char *id, pid_t pid, const char *bundle);
+
 /* rt-console.c */
 int rt_console_create(int *ret_master, int *ret_slave);
 int rt_console_send(const char *socket_path, int master_fd);
@@ -207,6 +224,10 @@ int rt_state_save(const char *state_dir, const RtState *s);
 int rt_state_load(const RtContext *ctx, const char *id, RtState **ret, char **ret_dir);
 /* Live status from the init process, the fifo and the freezer. */
 OciStatus rt_state_status(const RtState *s, const char *state_dir);
+/* rt_state_load() of a container with its live status, what every operation on one starts with. */
+int rt_state_load_status(const RtContext *ctx, const char *id, RtState **ret, char **ret_dir, OciStatus *ret_status);
+/* The runtime-spec state object of s (pid 0 once stopped), as `state` and `list --format json` print it. */
+void rt_state_write_json(JsonWriter *w, const RtState *s, OciStatus status);
 int rt_state_json(const RtState *s, OciStatus status, bool pretty, char **ret);
 /*
  * pidfd of the init if it is still the same process, else -ESRCH. Without pidfds (Linux < 5.3, or
@@ -223,3 +244,36 @@ int rt_config_load_saved(const char *state_dir, OciConfig **ret);
 int rt_write_pid_file(const char *path, pid_t pid);
 /* rt-ops.c: remove cgroup, run poststop hooks, remove the state directory. */
 int rt_container_destroy(const RtState *s, const char *dir);
+/* After a foreground init exited (run, restore): kill what is left in its cgroup, then destroy. */
+void rt_container_remove_exited(const RtContext *ctx, const char *id);
+
+/*
+ * rt-bundle.c: the steps create and restore share.
+ */
+typedef struct RtBundle {
+        char *path; /* absolute */
+        char *rootfs; /* root.path, absolute, symlinks resolved */
+        OciConfig *config; /* has a process */
+        char *config_text; /* config.json as read */
+        size_t config_len;
+} RtBundle;
+
+/* Read <bundle>/config.json (bundle NULL: the working directory). Logs. */
+int rt_bundle_load(const char *bundle, RtBundle *ret);
+void rt_bundle_done(RtBundle *b);
+/*
+ * Make the state directory dir of container id (its existence is the "id in use" lock: -EEXIST when
+ * taken) and save config.json (the bundle's, as read) in it. On failure nothing is left behind.
+ */
+int rt_state_dir_create(const RtContext *ctx, const char *id, const char *dir, const char *config, size_t len);
+/*
+ * Create the container's cgroup with linux.resources applied. Rootless, *ret is NULL (no cgroup)
+ * when it cannot be made and nothing needs one; device rules are then skipped too. On failure
+ * nothing is left behind. *ret_path (optional) gets the cgroup path.
+ */
+int rt_cgroup_setup(const OciConfig *c, const char *id, bool rootless, CgManager **ret, char **ret_path);
+/*
+ * Write state.json for a new container: s with id, pid, bundle, rootfs, annotations and
+ * systemd_cgroup set; the init's start time, the creation time and cgroup's record are added.
+ */
+int rt_state_save_new(const char *state_dir, const RtState *s, CgManager *cgroup);

@@ -10,12 +10,13 @@
 int rt_state(const RtContext *ctx, const char *id, char **ret_json) {
         _cleanup_(rt_state_freep) RtState *s = NULL;
         _cleanup_free_ char *dir = NULL;
+        OciStatus st;
         int r;
 
-        r = rt_state_load(ctx, id, &s, &dir);
+        r = rt_state_load_status(ctx, id, &s, &dir, &st);
         if (r < 0)
                 return r;
-        r = rt_state_json(s, rt_state_status(s, dir), true, ret_json);
+        r = rt_state_json(s, st, true, ret_json);
         if (r < 0)
                 return log_error_errno(r, "Failed to format state: %m");
         return 0;
@@ -39,10 +40,9 @@ int rt_kill(const RtContext *ctx, const char *id, int sig, bool all) {
         OciStatus st;
         int r;
 
-        r = rt_state_load(ctx, id, &s, &dir);
+        r = rt_state_load_status(ctx, id, &s, &dir, &st);
         if (r < 0)
                 return r;
-        st = rt_state_status(s, dir);
         if (all && load_cgroup(s, &m) >= 0) {
                 /* A frozen task only acts on SIGKILL once thawed. */
                 r = cg_manager_kill(m, sig);
@@ -96,15 +96,24 @@ int rt_container_destroy(const RtState *s, const char *dir) {
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup of %s: %m", s->id);
         }
-        if (rt_config_load_saved(dir, &c) >= 0 && c->n_hooks[OCI_HOOK_POSTSTOP] > 0) {
-                _cleanup_free_ char *state = NULL;
-                if (rt_state_json_for_hooks(c, s->id, "stopped", 0, s->bundle, &state) >= 0)
-                        (void) rt_hooks_run(c, OCI_HOOK_POSTSTOP, state, true, NULL, 0);
-        }
+        if (rt_config_load_saved(dir, &c) >= 0)
+                (void) rt_hooks_run_for(c, OCI_HOOK_POSTSTOP, s->id, "stopped", 0, s->bundle, true);
         r = rm_rf_at(AT_FDCWD, dir);
         if (r < 0)
                 return log_error_errno(r, "Failed to remove state of %s: %m", s->id);
         return 0;
+}
+
+void rt_container_remove_exited(const RtContext *ctx, const char *id) {
+        _cleanup_(rt_state_freep) RtState *s = NULL;
+        _cleanup_(cg_manager_freep) CgManager *m = NULL;
+        _cleanup_free_ char *dir = NULL;
+
+        if (rt_state_load(ctx, id, &s, &dir) < 0)
+                return;
+        if (s->cgroup && cg_manager_load(s->cgroup, &m) >= 0)
+                (void) cg_manager_kill(m, SIGKILL);
+        (void) rt_container_destroy(s, dir);
 }
 
 int rt_delete(const RtContext *ctx, const char *id, bool force) {
@@ -113,14 +122,10 @@ int rt_delete(const RtContext *ctx, const char *id, bool force) {
         OciStatus st;
         int r;
 
-        r = rt_state_load(ctx, id, &s, &dir);
-        if (r == -ENOENT && force) {
-                /* runc: delete --force of a missing container succeeds, but says so. */
-                return r;
-        }
+        /* runc: delete --force of a missing container succeeds (-ENOENT), but says so. */
+        r = rt_state_load_status(ctx, id, &s, &dir, &st);
         if (r < 0)
                 return r;
-        st = rt_state_status(s, dir);
         if (st == OCI_STATUS_RUNNING || st == OCI_STATUS_PAUSED) {
                 if (!force)
                         return log_error_errno(
@@ -152,10 +157,9 @@ static int freeze(const RtContext *ctx, const char *id, bool frozen) {
         OciStatus st;
         int r;
 
-        r = rt_state_load(ctx, id, &s, &dir);
+        r = rt_state_load_status(ctx, id, &s, &dir, &st);
         if (r < 0)
                 return r;
-        st = rt_state_status(s, dir);
         if (frozen && st != OCI_STATUS_RUNNING)
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EINVAL), "container %s is not running: %s", id,
@@ -184,12 +188,13 @@ int rt_pids(const RtContext *ctx, const char *id, pid_t **ret, size_t *ret_n) {
         _cleanup_(rt_state_freep) RtState *s = NULL;
         _cleanup_(cg_manager_freep) CgManager *m = NULL;
         _cleanup_free_ char *dir = NULL;
+        OciStatus st;
         int r;
 
-        r = rt_state_load(ctx, id, &s, &dir);
+        r = rt_state_load_status(ctx, id, &s, &dir, &st);
         if (r < 0)
                 return r;
-        if (rt_state_status(s, dir) == OCI_STATUS_STOPPED) {
+        if (st == OCI_STATUS_STOPPED) {
                 *ret = NULL;
                 *ret_n = 0;
                 return 0;
@@ -297,24 +302,15 @@ int rt_list_json(const RtContext *ctx, char **ret_json) {
         if (r >= 0) {
                 jw_array_open(w);
                 for (size_t i = 0; i < n; i++) {
-                        jw_object_open(w);
-                        jw_key(w, "ociVersion");
-                        jw_string(w, OCI_VERSION);
-                        jw_key(w, "id");
-                        jw_string(w, l[i].id);
-                        jw_key(w, "pid");
-                        jw_int(w, l[i].pid);
-                        jw_key(w, "status");
-                        jw_string(w, l[i].status);
-                        jw_key(w, "bundle");
-                        jw_string(w, l[i].bundle);
-                        jw_key(w, "rootfs");
-                        jw_string(w, l[i].rootfs);
-                        jw_key(w, "created");
-                        jw_string(w, l[i].created);
-                        jw_key(w, "owner");
-                        jw_string(w, l[i].owner);
-                        jw_object_close(w);
+                        RtState s = {
+                                .id = l[i].id,
+                                .pid = l[i].pid,
+                                .bundle = l[i].bundle,
+                                .rootfs = l[i].rootfs,
+                                .created = l[i].created,
+                                .owner = l[i].owner,
+                        };
+                        rt_state_write_json(w, &s, oci_status_from_string(l[i].status));
                 }
                 jw_array_close(w);
                 r = json_writer_finish(w, ret_json, NULL);
@@ -333,10 +329,9 @@ int rt_update(const RtContext *ctx, const char *id, const OciResources *res) {
         OciStatus st;
         int r;
 
-        r = rt_state_load(ctx, id, &s, &dir);
+        r = rt_state_load_status(ctx, id, &s, &dir, &st);
         if (r < 0)
                 return r;
-        st = rt_state_status(s, dir);
         if (st == OCI_STATUS_STOPPED)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "container %s is not running", id);
         r = rt_resources_from_oci(res, &cg);

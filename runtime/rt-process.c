@@ -199,6 +199,33 @@ int rt_process_build_env(const OciProcess *p, char ***ret) {
         return 0;
 }
 
+/* Call f for every open fd >= first, as /proc/self/fd lists them; -errno when it cannot be read. */
+static int for_each_fd(int first, void (*f)(int fd)) {
+        _cleanup_close_ int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+
+        if (!d)
+                return -errno;
+        dfd = -EBADF; /* owned by d now */
+        for (struct dirent *de; (de = readdir(d));) {
+                int fd;
+                if (safe_atoi(de->d_name, &fd) >= 0 && fd >= first && fd != dirfd(d))
+                        f(fd);
+        }
+        closedir(d);
+        return 0;
+}
+
+static void set_cloexec(int fd) {
+        (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static void close_if_inheritable(int fd) {
+        int fl = fcntl(fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC))
+                (void) close(fd);
+}
+
 /*
  * No host fd may reach the container (CVE-2024-21626): everything from
  * 3 + preserve up is marked close-on-exec (the init still needs a few of
@@ -207,25 +234,13 @@ int rt_process_build_env(const OciProcess *p, char ***ret) {
 int rt_close_fds(unsigned preserve) {
         int first = 3 + (int) preserve;
 
-        if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-                _cleanup_close_ int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-                if (d)
-                        dfd = -EBADF; /* owned by d now */
-                else {
-                        /* No close_range and no /proc in the container: every possible fd, one by one. */
-                        struct rlimit rl;
-                        rlim_t max = getrlimit(RLIMIT_NOFILE, &rl) >= 0 ? rl.rlim_cur : 1024;
-                        for (rlim_t fd = (rlim_t) first; fd < MIN(max, (rlim_t) INT_MAX); fd++)
-                                (void) fcntl((int) fd, F_SETFD, FD_CLOEXEC);
-                }
-                for (struct dirent *de; d && (de = readdir(d));) {
-                        int fd;
-                        if (safe_atoi(de->d_name, &fd) >= 0 && fd >= first && fd != dirfd(d))
-                                (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
-                }
-                if (d)
-                        closedir(d);
+        if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0 &&
+            for_each_fd(first, set_cloexec) < 0) {
+                /* No close_range and no /proc in the container: every possible fd, one by one. */
+                struct rlimit rl;
+                rlim_t max = getrlimit(RLIMIT_NOFILE, &rl) >= 0 ? rl.rlim_cur : 1024;
+                for (rlim_t fd = (rlim_t) first; fd < MIN(max, (rlim_t) INT_MAX); fd++)
+                        set_cloexec((int) fd);
         }
         for (int fd = 3; fd < first; fd++) {
                 int fl = fcntl(fd, F_GETFD);
@@ -242,23 +257,7 @@ int rt_close_fds(unsigned preserve) {
  * output to EOF would hang until `start`). Ours are all O_CLOEXEC.
  */
 int rt_close_inherited_fds(unsigned preserve) {
-        int first = 3 + (int) preserve;
-        _cleanup_close_ int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-
-        if (!d)
-                return -errno;
-        dfd = -EBADF;
-        for (struct dirent *de; (de = readdir(d));) {
-                int fd, fl;
-                if (safe_atoi(de->d_name, &fd) < 0 || fd < first || fd == dirfd(d))
-                        continue;
-                fl = fcntl(fd, F_GETFD);
-                if (fl >= 0 && !(fl & FD_CLOEXEC))
-                        (void) close(fd);
-        }
-        closedir(d);
-        return 0;
+        return for_each_fd(3 + (int) preserve, close_if_inheritable);
 }
 
 /* stdio handed in by an embedding caller becomes the process's 0, 1, 2. */

@@ -101,6 +101,11 @@ static int copy_rdma(const OciRdma *src, size_t n, CgKeyValue **ret, size_t *ret
         return 0;
 }
 
+/* blockIO.throttle* of o into the CgResources field of the same name. */
+#define COPY_THROTTLE(name) \
+        copy_values(o->block_io.name, o->block_io.n_##name, sizeof(OciThrottleDevice), false, &r.name, \
+                    &r.n_##name)
+
 int rt_resources_from_oci(const OciResources *o, CgResources *ret) {
         CgResources r = {};
         int k;
@@ -125,18 +130,8 @@ int rt_resources_from_oci(const OciResources *o, CgResources *ret) {
                 goto oom;
         if ((k = copy_values(o->block_io.weight_device, o->block_io.n_weight_device, sizeof(OciWeightDevice),
                              true, &r.blkio_weight_device, &r.n_blkio_weight_device)) < 0 ||
-            (k = copy_values(o->block_io.throttle_read_bps, o->block_io.n_throttle_read_bps,
-                             sizeof(OciThrottleDevice), false, &r.throttle_read_bps,
-                             &r.n_throttle_read_bps)) < 0 ||
-            (k = copy_values(o->block_io.throttle_write_bps, o->block_io.n_throttle_write_bps,
-                             sizeof(OciThrottleDevice), false, &r.throttle_write_bps,
-                             &r.n_throttle_write_bps)) < 0 ||
-            (k = copy_values(o->block_io.throttle_read_iops, o->block_io.n_throttle_read_iops,
-                             sizeof(OciThrottleDevice), false, &r.throttle_read_iops,
-                             &r.n_throttle_read_iops)) < 0 ||
-            (k = copy_values(o->block_io.throttle_write_iops, o->block_io.n_throttle_write_iops,
-                             sizeof(OciThrottleDevice), false, &r.throttle_write_iops,
-                             &r.n_throttle_write_iops)) < 0 ||
+            (k = COPY_THROTTLE(throttle_read_bps)) < 0 || (k = COPY_THROTTLE(throttle_write_bps)) < 0 ||
+            (k = COPY_THROTTLE(throttle_read_iops)) < 0 || (k = COPY_THROTTLE(throttle_write_iops)) < 0 ||
             (k = copy_kv(o->unified, o->n_unified, &r.unified, &r.n_unified)) < 0 ||
             (k = copy_rdma(o->rdma, o->n_rdma, &r.rdma, &r.n_rdma)) < 0)
                 goto oom;

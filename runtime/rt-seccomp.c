@@ -229,31 +229,29 @@ int rt_seccomp_export(const OciSeccomp *s, int fd) {
         return r;
 }
 
+/* "key": [ the .name of each entry of table ] */
+#define JW_TABLE_NAMES(w, key, table) \
+        do { \
+                jw_key(w, key); \
+                jw_array_open(w); \
+                for (size_t _i = 0; _i < ELEMENTSOF(table); _i++) \
+                        jw_string(w, table[_i].name); \
+                jw_array_close(w); \
+        } while (0)
+
 int rt_seccomp_features(JsonWriter *w) {
         jw_key(w, "seccomp");
         jw_object_open(w);
         jw_key(w, "enabled");
         jw_bool(w, true);
-        jw_key(w, "actions");
-        jw_array_open(w);
-        for (size_t i = 0; i < ELEMENTSOF(actions); i++)
-                jw_string(w, actions[i].name);
-        jw_array_close(w);
-        jw_key(w, "operators");
-        jw_array_open(w);
-        for (size_t i = 0; i < ELEMENTSOF(operators); i++)
-                jw_string(w, operators[i].name);
-        jw_array_close(w);
+        JW_TABLE_NAMES(w, "actions", actions);
+        JW_TABLE_NAMES(w, "operators", operators);
         jw_key(w, "archs");
         jw_array_open(w);
         for (size_t i = 0; i < ELEMENTSOF(archs); i++)
                 jw_string(w, archs[i]);
         jw_array_close(w);
-        jw_key(w, "knownFlags");
-        jw_array_open(w);
-        for (size_t i = 0; i < ELEMENTSOF(flags); i++)
-                jw_string(w, flags[i].name);
-        jw_array_close(w);
+        JW_TABLE_NAMES(w, "knownFlags", flags);
         jw_key(w, "supportedFlags");
         jw_array_open(w);
         for (size_t i = 0; i < ELEMENTSOF(flags); i++)

@@ -43,53 +43,39 @@ static void jw_names(JsonWriter *w, const char *key, const char *const *names, s
         jw_array_close(w);
 }
 
-int rt_features(char **ret_json) {
-        static const char *const hooks[] = { "prestart",       "createRuntime", "createContainer",
-                                             "startContainer", "poststart",     "poststop" };
-        static const char *const mount_options[] = {
-                "async",         "atime",        "bind",
-                "defaults",      "dev",          "diratime",
-                "dirsync",       "exec",         "idmap",
-                "lazytime",      "mand",         "noatime",
-                "nodev",         "nodiratime",   "noexec",
-                "nolazytime",    "nomand",       "norelatime",
-                "nostrictatime", "nosuid",       "nosymfollow",
-                "private",       "ratime",       "rbind",
-                "rdev",          "rdiratime",    "relatime",
-                "remount",       "ridmap",       "rexec",
-                "rnoatime",      "rnodev",       "rnodiratime",
-                "rnoexec",       "rnorelatime",  "rnostrictatime",
-                "rnosuid",       "rnosymfollow", "ro",
-                "rprivate",      "rrelatime",    "rro",
-                "rrw",           "rshared",      "rslave",
-                "rstrictatime",  "rsuid",        "rsymfollow",
-                "runbindable",   "rw",           "shared",
-                "slave",         "strictatime",  "suid",
-                "symfollow",     "sync",         "unbindable",
-        };
-        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
+static const char *const hooks[] = { "prestart",       "createRuntime", "createContainer",
+                                     "startContainer", "poststart",     "poststop" };
+static const char *const mount_options[] = {
+        "async",         "atime",        "bind",        "defaults",     "dev",         "diratime",
+        "dirsync",       "exec",         "idmap",       "lazytime",     "mand",        "noatime",
+        "nodev",         "nodiratime",   "noexec",      "nolazytime",   "nomand",      "norelatime",
+        "nostrictatime", "nosuid",       "nosymfollow", "private",      "ratime",      "rbind",
+        "rdev",          "rdiratime",    "relatime",    "remount",      "ridmap",      "rexec",
+        "rnoatime",      "rnodev",       "rnodiratime", "rnoexec",      "rnorelatime", "rnostrictatime",
+        "rnosuid",       "rnosymfollow", "ro",          "rprivate",     "rrelatime",   "rro",
+        "rrw",           "rshared",      "rslave",      "rstrictatime", "rsuid",       "rsymfollow",
+        "runbindable",   "rw",           "shared",      "slave",        "strictatime", "suid",
+        "symfollow",     "sync",         "unbindable",
+};
+
+/* "key": { "enabled": enabled } */
+static void jw_enabled(JsonWriter *w, const char *key, bool enabled) {
+        jw_key(w, key);
+        jw_object_open(w);
+        jw_key(w, "enabled");
+        jw_bool(w, enabled);
+        jw_object_close(w);
+}
+
+static void write_linux_features(JsonWriter *w) {
         const char *ns[_OCI_NS_MAX], *caps[64];
         size_t ncaps = 0;
-        CgLayout layout = CG_LAYOUT_LEGACY;
-        int r;
 
-        r = json_writer_new(true, &w);
-        if (r < 0)
-                return log_error_errno(r, "Out of memory");
         for (int i = 0; i < _OCI_NS_MAX; i++)
                 ns[i] = oci_namespace_type_to_string((OciNamespaceType) i);
         for (int i = 0; i < 64; i++)
                 if (oci_capability_to_string(i))
                         caps[ncaps++] = oci_capability_to_string(i);
-        (void) cg_layout(&layout);
-
-        jw_object_open(w);
-        jw_key(w, "ociVersionMin");
-        jw_string(w, "1.0.0");
-        jw_key(w, "ociVersionMax");
-        jw_string(w, OCI_VERSION);
-        jw_names(w, "hooks", hooks, ELEMENTSOF(hooks));
-        jw_names(w, "mountOptions", mount_options, ELEMENTSOF(mount_options));
         jw_key(w, "linux");
         jw_object_open(w);
         jw_names(w, "namespaces", ns, _OCI_NS_MAX);
@@ -108,30 +94,33 @@ int rt_features(char **ret_json) {
         jw_bool(w, true);
         jw_object_close(w);
         rt_seccomp_features(w);
-        jw_key(w, "apparmor");
-        jw_object_open(w);
-        jw_key(w, "enabled");
-        jw_bool(w, false);
-        jw_object_close(w);
-        jw_key(w, "selinux");
-        jw_object_open(w);
-        jw_key(w, "enabled");
-        jw_bool(w, false);
-        jw_object_close(w);
-        jw_key(w, "intelRdt");
-        jw_object_open(w);
-        jw_key(w, "enabled");
-        jw_bool(w, false);
-        jw_object_close(w);
+        jw_enabled(w, "apparmor", false);
+        jw_enabled(w, "selinux", false);
+        jw_enabled(w, "intelRdt", false);
         jw_key(w, "mountExtensions");
         jw_object_open(w);
-        jw_key(w, "idmap");
+        jw_enabled(w, "idmap", true);
+        jw_object_close(w);
+        jw_object_close(w);
+}
+
+int rt_features(char **ret_json) {
+        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
+        CgLayout layout = CG_LAYOUT_LEGACY;
+        int r;
+
+        r = json_writer_new(true, &w);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        (void) cg_layout(&layout);
         jw_object_open(w);
-        jw_key(w, "enabled");
-        jw_bool(w, true);
-        jw_object_close(w);
-        jw_object_close(w);
-        jw_object_close(w);
+        jw_key(w, "ociVersionMin");
+        jw_string(w, "1.0.0");
+        jw_key(w, "ociVersionMax");
+        jw_string(w, OCI_VERSION);
+        jw_names(w, "hooks", hooks, ELEMENTSOF(hooks));
+        jw_names(w, "mountOptions", mount_options, ELEMENTSOF(mount_options));
+        write_linux_features(w);
         jw_key(w, "annotations");
         jw_object_open(w);
         jw_key(w, "org.aula.runtime.layout");

@@ -155,13 +155,19 @@ static void write_annotations(JsonWriter *w, const OciKeyValue *a, size_t n) {
         jw_object_close(w);
 }
 
-int rt_state_json(const RtState *s, OciStatus status, bool pretty, char **ret) {
-        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
-        int r;
+/* The fields of s that the state object and state.json share, in both in this order. */
+static void write_bundle_fields(JsonWriter *w, const RtState *s) {
+        jw_key(w, "bundle");
+        jw_string(w, s->bundle);
+        jw_key(w, "rootfs");
+        jw_string(w, s->rootfs);
+        jw_key(w, "created");
+        jw_string(w, s->created);
+        jw_key(w, "owner");
+        jw_string(w, s->owner ?: "");
+}
 
-        r = json_writer_new(pretty, &w);
-        if (r < 0)
-                return r;
+void rt_state_write_json(JsonWriter *w, const RtState *s, OciStatus status) {
         jw_object_open(w);
         jw_key(w, "ociVersion");
         jw_string(w, OCI_VERSION);
@@ -171,19 +177,22 @@ int rt_state_json(const RtState *s, OciStatus status, bool pretty, char **ret) {
         jw_int(w, status == OCI_STATUS_STOPPED ? 0 : s->pid);
         jw_key(w, "status");
         jw_string(w, oci_status_to_string(status));
-        jw_key(w, "bundle");
-        jw_string(w, s->bundle);
-        jw_key(w, "rootfs");
-        jw_string(w, s->rootfs);
-        jw_key(w, "created");
-        jw_string(w, s->created);
-        jw_key(w, "owner");
-        jw_string(w, s->owner ?: "");
+        write_bundle_fields(w, s);
         if (s->n_annotations > 0) {
                 jw_key(w, "annotations");
                 write_annotations(w, s->annotations, s->n_annotations);
         }
         jw_object_close(w);
+}
+
+int rt_state_json(const RtState *s, OciStatus status, bool pretty, char **ret) {
+        _cleanup_(json_writer_freep) JsonWriter *w = NULL;
+        int r;
+
+        r = json_writer_new(pretty, &w);
+        if (r < 0)
+                return r;
+        rt_state_write_json(w, s, status);
         return json_writer_finish(w, ret, NULL);
 }
 
@@ -203,14 +212,7 @@ int rt_state_save(const char *state_dir, const RtState *s) {
         jw_int(w, s->pid);
         jw_key(w, "pidStart");
         jw_uint(w, s->pid_start);
-        jw_key(w, "bundle");
-        jw_string(w, s->bundle);
-        jw_key(w, "rootfs");
-        jw_string(w, s->rootfs);
-        jw_key(w, "created");
-        jw_string(w, s->created);
-        jw_key(w, "owner");
-        jw_string(w, s->owner ?: "");
+        write_bundle_fields(w, s);
         if (s->cgroup) { /* none: rootless without a writable cgroup */
                 jw_key(w, "cgroup");
                 jw_string(w, s->cgroup);
@@ -306,6 +308,20 @@ int rt_state_load(const RtContext *ctx, const char *id, RtState **ret, char **re
         *ret = TAKE_PTR(s);
         if (ret_dir)
                 *ret_dir = TAKE_PTR(dir);
+        return 0;
+}
+
+int rt_state_load_status(const RtContext *ctx, const char *id, RtState **ret, char **ret_dir, OciStatus *ret_status) {
+        _cleanup_(rt_state_freep) RtState *s = NULL;
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        r = rt_state_load(ctx, id, &s, &dir);
+        if (r < 0)
+                return r;
+        *ret_status = rt_state_status(s, dir);
+        *ret = TAKE_PTR(s);
+        *ret_dir = TAKE_PTR(dir);
         return 0;
 }
 

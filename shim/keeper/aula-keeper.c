@@ -19,61 +19,10 @@
  * stays held from the shim through the cleanup.
  */
 
-#if defined(__x86_64__)
-__asm__(".text\n"
-        ".globl _start\n"
-        "_start:\n"
-        "  mov %rsp, %rdi\n"
-        "  and $-16, %rsp\n"
-        "  call keeper_main\n"
-        "  hlt\n");
-
-static long sys3(long n, long a, long b, long c) {
-        long ret;
-        __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-        return ret;
-}
-#define NR_READ 0
-#define NR_WRITE 1
-#define NR_CLOSE 3
-#define NR_EXECVE 59
-#define NR_EXIT 60
-#elif defined(__aarch64__)
-__asm__(".text\n"
-        ".globl _start\n"
-        "_start:\n"
-        "  mov x0, sp\n"
-        "  bl keeper_main\n");
-
-static long sys3(long n, long a, long b, long c) {
-        register long x8 __asm__("x8") = n;
-        register long x0 __asm__("x0") = a;
-        register long x1 __asm__("x1") = b;
-        register long x2 __asm__("x2") = c;
-        __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
-        return x0;
-}
-#define NR_READ 63
-#define NR_WRITE 64
-#define NR_CLOSE 57
-#define NR_EXECVE 221
-#define NR_EXIT 93
-#else
-#error "aula-keeper: unsupported architecture"
-#endif
+#define NOLIBC_MAIN "keeper_main"
+#include "nolibc.h"
 
 #define EINTR 4
-
-static unsigned long slen(const char *s) {
-        unsigned long n = 0;
-        while (s[n])
-                n++;
-        return n;
-}
-
-static void say(const char *s) {
-        (void) sys3(NR_WRITE, 2, (long) s, (long) slen(s));
-}
 
 static int parse_fd(const char *s) {
         int v = 0;
