@@ -51,30 +51,13 @@ print("/aula/r-%08x" % h)' "$AULA_TEST_ROOT"
 # With AULA_TEST_LAYOUT (an OCI layout with ref "img", built outside, as the vmhost suite does:
 # umoci is slow under TCG) that one is imported instead.
 build_busybox_image() {
-        local ref=$1 root layout a
+        local ref=$1 layout
         if [ -n "${AULA_TEST_LAYOUT:-}" ]; then
                 aula image import "$AULA_TEST_LAYOUT:img" --name "$ref" -q >/dev/null
                 return
         fi
-        root=$(mktemp -d "$AULA_TEST_TMP/rootfs.XXXXXX")
         layout=$AULA_TEST_TMP/layout-$$
-        mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root" "$root/home/student" "$root/proc" "$root/sys" \
-                "$root/dev" "$root/var/tmp"
-        cp "$(command -v busybox)" "$root/bin/busybox"
-        for a in $(busybox --list); do
-                [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
-        done
-        printf 'root:x:0:0:root:/root:/bin/sh\nstudent:x:1000:1000::/home/student:/bin/sh\n' >"$root/etc/passwd"
-        printf 'root:x:0:\nstudent:x:1000:\n' >"$root/etc/group"
-        echo "welcome to the lab" >"$root/etc/motd"
-        chmod 1777 "$root/tmp" "$root/var/tmp"
-        chown 1000:1000 "$root/home/student"
-        umoci init --layout "$layout" >/dev/null
-        umoci new --image "$layout:img" >/dev/null
-        umoci insert --image "$layout:img" "$root" / >/dev/null
-        umoci config --image "$layout:img" --config.cmd=/bin/sh --config.workingdir=/root \
-                --config.env=PATH=/bin --config.env=COURSE=networks >/dev/null
-        rm -rf "$root"
+        TMPDIR=$AULA_TEST_TMP "$BATS_TEST_DIRNAME/../shared/make-layout.sh" "$layout"
         aula image import "$layout:img" --name "$ref" -q >/dev/null
         rm -rf "$layout"
 }

@@ -24,23 +24,8 @@ for c in umoci busybox; do
 done
 tmp=$(mktemp -d /tmp/aula-v2.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-root=$tmp/rootfs
-mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root" "$root/proc" "$root/sys" "$root/dev"
-cp "$(command -v busybox)" "$root/bin/busybox"
-for a in $(busybox --list); do
-        [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
-done
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
-printf 'root:x:0:\n' >"$root/etc/group"
-: >"$root/etc/hosts"
-chmod 1777 "$root/tmp"
-{
-        umoci init --layout "$tmp/layout" &&
-                umoci new --image "$tmp/layout:img" &&
-                umoci insert --image "$tmp/layout:img" "$root" / &&
-                umoci config --image "$tmp/layout:img" --config.cmd=/bin/sh --config.workingdir=/root \
-                        --config.env=PATH=/bin
-} >/dev/null 2>"$tmp/err" || missing "cannot build the OCI layout: $(head -n1 "$tmp/err")"
+"$here/../shared/make-layout.sh" "$tmp/layout" 2>"$tmp/err" ||
+        missing "cannot build the OCI layout: $(head -n1 "$tmp/err")"
 export AULA_TEST_LAYOUT=$tmp/layout
 st=0
 "$VMHOST_RUN" --tap --timeout "${AULA_V2_TIMEOUT:-500}" -- "$BATS" --tap "$here/aula-v2.bats" || st=$?
