@@ -104,15 +104,18 @@ int rt_container_destroy(const RtState *s, const char *dir) {
         return 0;
 }
 
+/*
+ * No kill before destroying: with its own pid namespace the container's
+ * processes died with its init, and cg_manager_destroy() SIGKILLs whatever
+ * keeps a cgroup busy anyway. Listing every hierarchy first (three rounds
+ * of cgroup.procs and directory reads) cost a foreground `run` ~0.3 ms.
+ */
 void rt_container_remove_exited(const RtContext *ctx, const char *id) {
         _cleanup_(rt_state_freep) RtState *s = NULL;
-        _cleanup_(cg_manager_freep) CgManager *m = NULL;
         _cleanup_free_ char *dir = NULL;
 
         if (rt_state_load(ctx, id, &s, &dir) < 0)
                 return;
-        if (s->cgroup && cg_manager_load(s->cgroup, &m) >= 0)
-                (void) cg_manager_kill(m, SIGKILL);
         (void) rt_container_destroy(s, dir);
 }
 
