@@ -835,7 +835,7 @@ static int restore_finish(Restore *rs) {
                 return 0;
         }
         status = rt_foreground(rs->pid, TAKE_FD(rs->master));
-        rt_container_remove_exited(rs->ctx, rs->o->id);
+        rt_container_remove_exited(rs->ctx, rs->o->id, NULL);
         return status;
 }
 

@@ -244,8 +244,11 @@ int rt_config_load_saved(const char *state_dir, OciConfig **ret);
 int rt_write_pid_file(const char *path, pid_t pid);
 /* rt-ops.c: remove cgroup, run poststop hooks, remove the state directory. */
 int rt_container_destroy(const RtState *s, const char *dir);
-/* After a foreground init exited (run, restore): kill what is left in its cgroup, then destroy. */
-void rt_container_remove_exited(const RtContext *ctx, const char *id);
+/*
+ * After a foreground init exited (run, restore): destroy (which kills what is left in its cgroup).
+ * config: the container's, already parsed, for the poststop hooks; NULL reads the saved copy.
+ */
+void rt_container_remove_exited(const RtContext *ctx, const char *id, const OciConfig *config);
 
 /*
  * rt-bundle.c: the steps create and restore share.
