@@ -54,7 +54,6 @@ int rt_bundle_load(const char *bundle, RtBundle *ret) {
 }
 
 int rt_state_dir_create(const RtContext *ctx, const char *id, const char *dir, const char *config, size_t len) {
-        _cleanup_free_ char *path = NULL;
         int r;
 
         r = mkdir_p(ctx->state_root, 0700);
@@ -66,22 +65,26 @@ int rt_state_dir_create(const RtContext *ctx, const char *id, const char *dir, c
                                         SYNTHETIC_ERRNO(EEXIST), "container with id %s already exists", id);
                 return log_error_errno(errno, "Failed to create '%s': %m", dir);
         }
+        if (!config)
+                return 0;
+        r = rt_state_config_write(dir, config, len);
+        if (r < 0)
+                (void) rm_rf_at(AT_FDCWD, dir);
+        return r;
+}
+
+int rt_state_config_write(const char *dir, const char *config, size_t len) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
         /* The config as created: later operations (poststart, delete's poststop hooks) read it here. */
         path = path_join(dir, RT_CONFIG_FILE);
-        if (!path) {
-                r = log_error_errno(ENOMEM, "Out of memory");
-                goto err_dir;
-        }
+        if (!path)
+                return log_error_errno(ENOMEM, "Out of memory");
         r = write_file_replace_at(AT_FDCWD, path, config, len, 0600);
-        if (r < 0) {
-                log_error_errno(r, "Failed to write '%s': %m", path);
-                goto err_dir;
-        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to write '%s': %m", path);
         return 0;
-
-err_dir:
-        (void) rm_rf_at(AT_FDCWD, dir);
-        return r;
 }
 
 int rt_cgroup_setup(const OciConfig *c, const char *id, bool rootless, CgManager **ret, char **ret_path) {

@@ -593,8 +593,10 @@ static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
         r = load_config(init);
         if (r < 0)
                 return r;
+        /* run writes config.json later, in parallel with the init's setup */
         r = rt_state_dir_create(
-                        init->ctx, init->opts->id, init->state_dir, init->config_text, init->config_len);
+                        init->ctx, init->opts->id, init->state_dir,
+                        init->use_fifo ? init->config_text : NULL, init->config_len);
         if (r < 0)
                 return r;
         r = rt_cgroup_setup(init->config, init->opts->id, init->rootless, &init->cgroup, NULL);
@@ -609,8 +611,11 @@ static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
         if (!init->use_fifo) {
                 /* run: write the state while the init sets itself up (on another CPU) instead of
                  * after its READY, when it waits for us: ~0.2 ms off `run`. Nothing but this process
-                 * uses a container that `run` is still creating. */
-                r = save_state(init);
+                 * uses a container that `run` is still creating. config.json first: whoever sees
+                 * state.json may read it. */
+                r = rt_state_config_write(init->state_dir, init->config_text, init->config_len);
+                if (r >= 0)
+                        r = save_state(init);
                 if (r < 0)
                         goto err_init;
                 saved_pid = init->pid;

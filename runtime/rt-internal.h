@@ -266,9 +266,11 @@ int rt_bundle_load(const char *bundle, RtBundle *ret);
 void rt_bundle_done(RtBundle *b);
 /*
  * Make the state directory dir of container id (its existence is the "id in use" lock: -EEXIST when
- * taken) and save config.json (the bundle's, as read) in it. On failure nothing is left behind.
+ * taken) and save config.json (the bundle's, as read) in it, unless config is NULL (then the caller
+ * writes it later with rt_state_config_write(), before state.json). On failure nothing is left behind.
  */
 int rt_state_dir_create(const RtContext *ctx, const char *id, const char *dir, const char *config, size_t len);
+int rt_state_config_write(const char *dir, const char *config, size_t len);
 /*
  * Create the container's cgroup with linux.resources applied. Rootless, *ret is NULL (no cgroup)
  * when it cannot be made and nothing needs one; device rules are then skipped too. On failure
