@@ -566,6 +566,14 @@ static int start_init(RtInit *init, int *ret_sock) {
                         goto err_init;
                 }
         }
+        /*
+         * Resources (v1 device rules: a dozen kernfs writes) only now, while the init joins its cgroups
+         * on the other CPU: it waits for RT_SYNC_GO below before it mounts, makes device nodes or runs
+         * anything of the container's, so every limit is in place by then. ~0.1 ms off create and run.
+         */
+        r = rt_cgroup_apply(init->config, init->rootless, init->cgroup);
+        if (r < 0)
+                goto err_init;
         r = rt_sync_send(sock_parent, RT_SYNC_GO, (int32_t) init->pid);
         if (r < 0) {
                 log_error_errno(r, "Failed to start container init: %m");
@@ -599,7 +607,8 @@ static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
                         init->use_fifo ? init->config_text : NULL, init->config_len);
         if (r < 0)
                 return r;
-        r = rt_cgroup_setup(init->config, init->opts->id, init->rootless, &init->cgroup, NULL);
+        r = rt_cgroup_setup(
+                        init->config, init->opts->id, init->rootless, /* apply= */ false, &init->cgroup, NULL);
         if (r < 0)
                 goto err_state;
         r = prepare_init(init);

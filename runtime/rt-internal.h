@@ -272,11 +272,14 @@ void rt_bundle_done(RtBundle *b);
 int rt_state_dir_create(const RtContext *ctx, const char *id, const char *dir, const char *config, size_t len);
 int rt_state_config_write(const char *dir, const char *config, size_t len);
 /*
- * Create the container's cgroup with linux.resources applied. Rootless, *ret is NULL (no cgroup)
- * when it cannot be made and nothing needs one; device rules are then skipped too. On failure
- * nothing is left behind. *ret_path (optional) gets the cgroup path.
+ * Create the container's cgroup, with linux.resources applied when apply is set (else the caller
+ * calls rt_cgroup_apply() itself, e.g. while the cloned init joins). Rootless, *ret is NULL (no
+ * cgroup) when it cannot be made and nothing needs one; device rules are then skipped too. On
+ * failure nothing is left behind. *ret_path (optional) gets the cgroup path.
  */
-int rt_cgroup_setup(const OciConfig *c, const char *id, bool rootless, CgManager **ret, char **ret_path);
+int rt_cgroup_setup(const OciConfig *c, const char *id, bool rootless, bool apply, CgManager **ret, char **ret_path);
+/* Apply linux.resources to m (NULL: nothing to do). Logs; the caller destroys m on failure. */
+int rt_cgroup_apply(const OciConfig *c, bool rootless, CgManager *m);
 /*
  * Write state.json for a new container: s with id, pid, bundle, rootfs, annotations and
  * systemd_cgroup set; the init's start time, the creation time and cgroup's record are added.
