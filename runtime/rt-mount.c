@@ -222,6 +222,32 @@ static int list_hierarchies(RtHierarchy **ret, size_t *ret_n) {
         return rt_hierarchies_parse(mi, self, ret, ret_n);
 }
 
+/*
+ * Bind src (recursively) onto the directory target_fd with MS_* flags (MS_RDONLY, MS_NOSUID, MS_NODEV,
+ * MS_NOEXEC) set: a detached copy (open_tree), its flags set while detached (mount_setattr, which
+ * leaves atime and locked flags alone), then attached. 3 syscalls instead of bind, reopen, statfs
+ * and remount. -EOPNOTSUPP: the kernel lacks these calls (or refuses them here); bind the old way.
+ */
+static int bind_cgroup_tree(const char *src, int target_fd, unsigned long flags) {
+        struct mount_attr a = {
+                .attr_set = (flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) |
+                                (flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) |
+                                (flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0) |
+                                (flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0),
+        };
+        _cleanup_close_ int tree = -EBADF;
+
+        tree = (int) syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                return errno == ENOSYS || errno == EPERM || errno == EINVAL ? -EOPNOTSUPP : -errno;
+        if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
+                return -EOPNOTSUPP;
+        if (syscall(SYS_move_mount, tree, "", target_fd, "",
+                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
 /* v1/hybrid: a tmpfs holding one directory per hierarchy, each a cgroup mount or a bind of ours. */
 static int mount_cgroup_v1(RtInit *init, const char *dest, int target_fd, unsigned long flags) {
         bool cgns = (init->clone_flags | init->unshare_flags) & CLONE_NEWCGROUP;
@@ -262,15 +288,21 @@ static int mount_cgroup_v1(RtInit *init, const char *dest, int target_fd, unsign
                                   h[i].options ? "cgroup" : "cgroup2", flags | common, h[i].options);
                 else {
                         src = path_join(h[i].mount_point, h[i].path);
-                        k = src ? mount(src, fd_path(sub, sp), NULL, MS_BIND | MS_REC, NULL) : -1;
-                        if (k >= 0) {
-                                _cleanup_close_ int subtop = openat(
-                                                top, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                                k = subtop < 0 ? -1
-                                               : remount_bind(fd_path(subtop, sp),
-                                                              (flags & MS_RDONLY) | common, 0);
-                                if (k < 0)
-                                        errno = -k;
+                        k = src ? bind_cgroup_tree(src, sub, (flags & MS_RDONLY) | common) : -ENOMEM;
+                        if (k == -EOPNOTSUPP) {
+                                k = mount(src, fd_path(sub, sp), NULL, MS_BIND | MS_REC, NULL) < 0 ? -errno
+                                                                                                   : 0;
+                                if (k >= 0) {
+                                        _cleanup_close_ int subtop = openat(
+                                                        top, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                                        k = subtop < 0 ? -errno
+                                                       : remount_bind(fd_path(subtop, sp),
+                                                                      (flags & MS_RDONLY) | common, 0);
+                                }
+                        }
+                        if (k < 0) {
+                                errno = -k;
+                                k = -1;
                         }
                 }
                 if (k < 0) {
