@@ -22,10 +22,15 @@ static int v1_dir(CgManager *m, CgController c, const char *what, char **ret) {
         return r;
 }
 
-/* Copy cpuset.cpus/mems from the parent into cpuset cgroups we created: v1 starts them empty, and an
- * empty cpuset cannot hold a process. */
+/*
+ * Copy cpuset.cpus/mems from the parent into cpuset cgroups we created: v1 starts them empty (or, with
+ * cgroup.clone_children, with the parent's values), and an empty cpuset cannot hold a process. Top-down,
+ * so only the topmost parent is read; each level below gets the value just written above it. Writing
+ * the parent's value is right in both cases, so the new directory itself is not read.
+ */
 static int init_cpuset(CgManager *m) {
         int i = cg_host_find(m->host, CG_CTRL_CPUSET, false);
+        static const char *const knobs[] = { "cpuset.cpus", "cpuset.mems" };
         _cleanup_free_ char *leaf = NULL;
 
         if (i < 0 || m->created[i] == 0)
@@ -33,29 +38,26 @@ static int init_cpuset(CgManager *m) {
         leaf = cg_dir(m, (size_t) i);
         if (!leaf)
                 return -ENOMEM;
-        for (unsigned k = m->created[i]; k-- > 0;) {
-                _cleanup_free_ char *d = strdup(leaf);
-                if (!d)
-                        return -ENOMEM;
-                for (unsigned j = 0; j < k; j++)
-                        *strrchr(d, '/') = 0;
-                _cleanup_free_ char *parent = strndup(d, (size_t) (strrchr(d, '/') - d));
-                if (!parent)
-                        return -ENOMEM;
-                static const char *const knobs[] = { "cpuset.cpus", "cpuset.mems" };
-                FOREACH_ARRAY(knob, knobs, ELEMENTSOF(knobs)) {
-                        _cleanup_free_ char *cur = NULL, *want = NULL;
-                        int r = cg_read(d, *knob, &cur);
-                        if (r == -ENOENT)
-                                continue;
-                        if (r < 0)
-                                return r;
-                        if (cur[strspn(cur, " \n")] != 0)
-                                continue;
-                        r = cg_read(parent, *knob, &want);
-                        if (r < 0)
-                                return r;
-                        want[strcspn(want, "\n")] = 0;
+        FOREACH_ARRAY(knob, knobs, ELEMENTSOF(knobs)) {
+                _cleanup_free_ char *want = NULL;
+                for (unsigned k = m->created[i]; k-- > 0;) {
+                        _cleanup_free_ char *d = strdup(leaf);
+                        int r;
+                        if (!d)
+                                return -ENOMEM;
+                        for (unsigned j = 0; j < k; j++)
+                                *strrchr(d, '/') = 0;
+                        if (!want) {
+                                _cleanup_free_ char *parent = strndup(d, (size_t) (strrchr(d, '/') - d));
+                                if (!parent)
+                                        return -ENOMEM;
+                                r = cg_read(parent, *knob, &want);
+                                if (r == -ENOENT)
+                                        break;
+                                if (r < 0)
+                                        return r;
+                                want[strcspn(want, "\n")] = 0;
+                        }
                         r = cg_write(d, *knob, want);
                         if (r < 0)
                                 return cg_fail(m, r, "cannot initialize %s/%s: %s", d, *knob, strerror(-r));
@@ -373,6 +375,16 @@ static int apply_devices(CgManager *m, const CgResources *r, bool dry_run) {
                 }
         if ((q = cg_knob_set(m, dir, base_allow ? "devices.allow" : "devices.deny", "a", dry_run)) < 0)
                 return q;
+        if (dry_run) {
+                /* Rules only ever name these two knobs: check each once, not once per rule. */
+                bool allow = false, deny = false;
+                for (size_t i = start; i < r->n_devices; i++)
+                        *(r->devices[i].allow ? &allow : &deny) = true;
+                if ((allow && !base_allow && (q = cg_knob_set(m, dir, "devices.allow", NULL, true)) < 0) ||
+                    (deny && base_allow && (q = cg_knob_set(m, dir, "devices.deny", NULL, true)) < 0))
+                        return q;
+                return 0;
+        }
         for (size_t i = start; i < r->n_devices; i++)
                 if ((q = write_device_rule(m, dir, &r->devices[i], dry_run)) < 0)
                         return q;

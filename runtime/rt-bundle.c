@@ -54,7 +54,6 @@ int rt_bundle_load(const char *bundle, RtBundle *ret) {
 }
 
 int rt_state_dir_create(const RtContext *ctx, const char *id, const char *dir, const char *config, size_t len) {
-        _cleanup_free_ char *path = NULL;
         int r;
 
         r = mkdir_p(ctx->state_root, 0700);
@@ -66,26 +65,54 @@ int rt_state_dir_create(const RtContext *ctx, const char *id, const char *dir, c
                                         SYNTHETIC_ERRNO(EEXIST), "container with id %s already exists", id);
                 return log_error_errno(errno, "Failed to create '%s': %m", dir);
         }
-        /* The config as created: later operations (poststart, delete's poststop hooks) read it here. */
-        path = path_join(dir, RT_CONFIG_FILE);
-        if (!path) {
-                r = log_error_errno(ENOMEM, "Out of memory");
-                goto err_dir;
-        }
-        r = write_file_replace_at(AT_FDCWD, path, config, len, 0600);
-        if (r < 0) {
-                log_error_errno(r, "Failed to write '%s': %m", path);
-                goto err_dir;
-        }
-        return 0;
-
-err_dir:
-        (void) rm_rf_at(AT_FDCWD, dir);
+        if (!config)
+                return 0;
+        r = rt_state_config_write(dir, config, len);
+        if (r < 0)
+                (void) rm_rf_at(AT_FDCWD, dir);
         return r;
 }
 
-int rt_cgroup_setup(const OciConfig *c, const char *id, bool rootless, CgManager **ret, char **ret_path) {
+int rt_state_config_write(const char *dir, const char *config, size_t len) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        /* The config as created: later operations (poststart, delete's poststop hooks) read it here. */
+        path = path_join(dir, RT_CONFIG_FILE);
+        if (!path)
+                return log_error_errno(ENOMEM, "Out of memory");
+        r = write_file_replace_at(AT_FDCWD, path, config, len, 0600);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write '%s': %m", path);
+        return 0;
+}
+
+int rt_cgroup_apply(const OciConfig *c, bool rootless, CgManager *m) {
         _cleanup_(cg_resources_done) CgResources res = {};
+        const OciLinux *l = c->linux_cfg;
+        int r;
+
+        if (!m || !l || !l->resources)
+                return 0;
+        r = rt_resources_from_oci(l->resources, &res);
+        if (r >= 0)
+                r = rt_resources_add_default_devices(c, &res);
+        if (r < 0)
+                return log_error_errno(r, "Invalid linux.resources: %m");
+        /*
+         * Rootless, even in a cgroup we may write: device rules need CAP_SYS_ADMIN in the initial
+         * namespace (v1 devices.deny) or a BPF program (v2), and the container's devices are bind
+         * mounts of host nodes its user can open anyway (runc skips them too).
+         */
+        if (rootless)
+                res.devices_set = false;
+        r = cg_manager_apply(m, &res);
+        if (r < 0)
+                return log_error_errno(r, "Failed to apply resources to cgroup '%s': %m", cg_manager_path(m));
+        return 0;
+}
+
+int rt_cgroup_setup(const OciConfig *c, const char *id, bool rootless, bool apply, CgManager **ret, char **ret_path) {
         _cleanup_(cg_manager_freep) CgManager *m = NULL;
         _cleanup_free_ char *path = NULL;
         const OciLinux *l = c->linux_cfg;
@@ -109,35 +136,17 @@ int rt_cgroup_setup(const OciConfig *c, const char *id, bool rootless, CgManager
                 }
                 return log_error_errno(r, "Failed to create cgroup '%s': %m", path);
         }
-        if (l && l->resources) {
-                r = rt_resources_from_oci(l->resources, &res);
-                if (r >= 0)
-                        r = rt_resources_add_default_devices(c, &res);
+        if (apply) {
+                r = rt_cgroup_apply(c, rootless, m);
                 if (r < 0) {
-                        log_error_errno(r, "Invalid linux.resources: %m");
-                        goto err_cgroup;
-                }
-                /*
-                 * Rootless, even in a cgroup we may write: device rules need CAP_SYS_ADMIN in the initial
-                 * namespace (v1 devices.deny) or a BPF program (v2), and the container's devices are bind
-                 * mounts of host nodes its user can open anyway (runc skips them too).
-                 */
-                if (rootless)
-                        res.devices_set = false;
-                r = cg_manager_apply(m, &res);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to apply resources to cgroup '%s': %m", path);
-                        goto err_cgroup;
+                        (void) cg_manager_destroy(m, 1000000);
+                        return r;
                 }
         }
         *ret = TAKE_PTR(m);
         if (ret_path)
                 *ret_path = TAKE_PTR(path);
         return 0;
-
-err_cgroup:
-        (void) cg_manager_destroy(m, 1000000);
-        return r;
 }
 
 int rt_state_save_new(const char *state_dir, const RtState *s, CgManager *cgroup) {

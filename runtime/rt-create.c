@@ -566,6 +566,14 @@ static int start_init(RtInit *init, int *ret_sock) {
                         goto err_init;
                 }
         }
+        /*
+         * Resources (v1 device rules: a dozen kernfs writes) only now, while the init joins its cgroups
+         * on the other CPU: it waits for RT_SYNC_GO below before it mounts, makes device nodes or runs
+         * anything of the container's, so every limit is in place by then. ~0.1 ms off create and run.
+         */
+        r = rt_cgroup_apply(init->config, init->rootless, init->cgroup);
+        if (r < 0)
+                goto err_init;
         r = rt_sync_send(sock_parent, RT_SYNC_GO, (int32_t) init->pid);
         if (r < 0) {
                 log_error_errno(r, "Failed to start container init: %m");
@@ -586,17 +594,21 @@ err_init:
  */
 static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
         _cleanup_close_ int sock = -EBADF;
+        pid_t saved_pid = 0;
         int r;
 
         init->sync_fd = init->fifo_fd = init->dmz_fd = -EBADF;
         r = load_config(init);
         if (r < 0)
                 return r;
+        /* run writes config.json later, in parallel with the init's setup */
         r = rt_state_dir_create(
-                        init->ctx, init->opts->id, init->state_dir, init->config_text, init->config_len);
+                        init->ctx, init->opts->id, init->state_dir,
+                        init->use_fifo ? init->config_text : NULL, init->config_len);
         if (r < 0)
                 return r;
-        r = rt_cgroup_setup(init->config, init->opts->id, init->rootless, &init->cgroup, NULL);
+        r = rt_cgroup_setup(
+                        init->config, init->opts->id, init->rootless, /* apply= */ false, &init->cgroup, NULL);
         if (r < 0)
                 goto err_state;
         r = prepare_init(init);
@@ -605,12 +617,26 @@ static int create_container(RtInit *init, int *ret_sock, int *ret_master) {
         r = start_init(init, &sock);
         if (r < 0)
                 goto err_cgroup;
+        if (!init->use_fifo) {
+                /* run: write the state while the init sets itself up (on another CPU) instead of
+                 * after its READY, when it waits for us: ~0.2 ms off `run`. Nothing but this process
+                 * uses a container that `run` is still creating. config.json first: whoever sees
+                 * state.json may read it. */
+                r = rt_state_config_write(init->state_dir, init->config_text, init->config_len);
+                if (r >= 0)
+                        r = save_state(init);
+                if (r < 0)
+                        goto err_init;
+                saved_pid = init->pid;
+        }
         r = serve_init(init, sock, ret_master);
         if (r < 0)
                 goto err_init;
-        r = save_state(init);
-        if (r < 0)
-                goto err_init;
+        if (init->pid != saved_pid) { /* create, or the init's pid changed (RT_SYNC_PID) */
+                r = save_state(init);
+                if (r < 0)
+                        goto err_init;
+        }
         if (init->opts->ret_pid)
                 *init->opts->ret_pid = init->pid;
         *ret_sock = TAKE_FD(sock);
@@ -739,7 +765,7 @@ static int run_release(RtInit *init, int sock, int master) {
         if (init->opts->keep)
                 return status;
         /* runc run removes the container once its process is gone. */
-        rt_container_remove_exited(init->ctx, init->opts->id);
+        rt_container_remove_exited(init->ctx, init->opts->id, init->config);
         return status;
 }
 

@@ -835,7 +835,7 @@ static int restore_finish(Restore *rs) {
                 return 0;
         }
         status = rt_foreground(rs->pid, TAKE_FD(rs->master));
-        rt_container_remove_exited(rs->ctx, rs->o->id);
+        rt_container_remove_exited(rs->ctx, rs->o->id, NULL);
         return status;
 }
 
@@ -862,7 +862,9 @@ int rt_restore(const RtContext *ctx, const RtRestoreOptions *o) {
         r = rt_state_dir_create(ctx, o->id, rs.state_dir, rs.b.config_text, rs.b.config_len);
         if (r < 0)
                 return r;
-        r = rt_cgroup_setup(rs.b.config, o->id, /* rootless= */ false, &rs.cgroup, &rs.cgroup_path);
+        r = rt_cgroup_setup(
+                        rs.b.config, o->id, /* rootless= */ false, /* apply= */ true, &rs.cgroup,
+                        &rs.cgroup_path);
         if (r < 0)
                 goto err_state;
         r = make_mount_points(&rs);

@@ -244,8 +244,11 @@ int rt_config_load_saved(const char *state_dir, OciConfig **ret);
 int rt_write_pid_file(const char *path, pid_t pid);
 /* rt-ops.c: remove cgroup, run poststop hooks, remove the state directory. */
 int rt_container_destroy(const RtState *s, const char *dir);
-/* After a foreground init exited (run, restore): kill what is left in its cgroup, then destroy. */
-void rt_container_remove_exited(const RtContext *ctx, const char *id);
+/*
+ * After a foreground init exited (run, restore): destroy (which kills what is left in its cgroup).
+ * config: the container's, already parsed, for the poststop hooks; NULL reads the saved copy.
+ */
+void rt_container_remove_exited(const RtContext *ctx, const char *id, const OciConfig *config);
 
 /*
  * rt-bundle.c: the steps create and restore share.
@@ -263,15 +266,20 @@ int rt_bundle_load(const char *bundle, RtBundle *ret);
 void rt_bundle_done(RtBundle *b);
 /*
  * Make the state directory dir of container id (its existence is the "id in use" lock: -EEXIST when
- * taken) and save config.json (the bundle's, as read) in it. On failure nothing is left behind.
+ * taken) and save config.json (the bundle's, as read) in it, unless config is NULL (then the caller
+ * writes it later with rt_state_config_write(), before state.json). On failure nothing is left behind.
  */
 int rt_state_dir_create(const RtContext *ctx, const char *id, const char *dir, const char *config, size_t len);
+int rt_state_config_write(const char *dir, const char *config, size_t len);
 /*
- * Create the container's cgroup with linux.resources applied. Rootless, *ret is NULL (no cgroup)
- * when it cannot be made and nothing needs one; device rules are then skipped too. On failure
- * nothing is left behind. *ret_path (optional) gets the cgroup path.
+ * Create the container's cgroup, with linux.resources applied when apply is set (else the caller
+ * calls rt_cgroup_apply() itself, e.g. while the cloned init joins). Rootless, *ret is NULL (no
+ * cgroup) when it cannot be made and nothing needs one; device rules are then skipped too. On
+ * failure nothing is left behind. *ret_path (optional) gets the cgroup path.
  */
-int rt_cgroup_setup(const OciConfig *c, const char *id, bool rootless, CgManager **ret, char **ret_path);
+int rt_cgroup_setup(const OciConfig *c, const char *id, bool rootless, bool apply, CgManager **ret, char **ret_path);
+/* Apply linux.resources to m (NULL: nothing to do). Logs; the caller destroys m on failure. */
+int rt_cgroup_apply(const OciConfig *c, bool rootless, CgManager *m);
 /*
  * Write state.json for a new container: s with id, pid, bundle, rootfs, annotations and
  * systemd_cgroup set; the init's start time, the creation time and cgroup's record are added.

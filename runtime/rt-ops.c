@@ -85,8 +85,8 @@ static int wait_gone(const RtState *s, uint64_t timeout_usec) {
         return 0;
 }
 
-/* Everything but the process itself: cgroup, poststop hooks, state dir. */
-int rt_container_destroy(const RtState *s, const char *dir) {
+/* Everything but the process itself: cgroup, poststop hooks (config: NULL = the saved one), state dir. */
+static int container_destroy(const RtState *s, const char *dir, const OciConfig *config) {
         _cleanup_(oci_config_freep) OciConfig *c = NULL;
         _cleanup_(cg_manager_freep) CgManager *m = NULL;
         int r = 0;
@@ -96,24 +96,31 @@ int rt_container_destroy(const RtState *s, const char *dir) {
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup of %s: %m", s->id);
         }
-        if (rt_config_load_saved(dir, &c) >= 0)
-                (void) rt_hooks_run_for(c, OCI_HOOK_POSTSTOP, s->id, "stopped", 0, s->bundle, true);
+        if (config || rt_config_load_saved(dir, &c) >= 0)
+                (void) rt_hooks_run_for(config ?: c, OCI_HOOK_POSTSTOP, s->id, "stopped", 0, s->bundle, true);
         r = rm_rf_at(AT_FDCWD, dir);
         if (r < 0)
                 return log_error_errno(r, "Failed to remove state of %s: %m", s->id);
         return 0;
 }
 
-void rt_container_remove_exited(const RtContext *ctx, const char *id) {
+int rt_container_destroy(const RtState *s, const char *dir) {
+        return container_destroy(s, dir, NULL);
+}
+
+/*
+ * No kill before destroying: with its own pid namespace the container's
+ * processes died with its init, and cg_manager_destroy() SIGKILLs whatever
+ * keeps a cgroup busy anyway. Listing every hierarchy first (three rounds
+ * of cgroup.procs and directory reads) cost a foreground `run` ~0.3 ms.
+ */
+void rt_container_remove_exited(const RtContext *ctx, const char *id, const OciConfig *config) {
         _cleanup_(rt_state_freep) RtState *s = NULL;
-        _cleanup_(cg_manager_freep) CgManager *m = NULL;
         _cleanup_free_ char *dir = NULL;
 
         if (rt_state_load(ctx, id, &s, &dir) < 0)
                 return;
-        if (s->cgroup && cg_manager_load(s->cgroup, &m) >= 0)
-                (void) cg_manager_kill(m, SIGKILL);
-        (void) rt_container_destroy(s, dir);
+        (void) container_destroy(s, dir, config);
 }
 
 int rt_delete(const RtContext *ctx, const char *id, bool force) {
