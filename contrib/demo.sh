@@ -135,7 +135,9 @@ run cat "$WORK/answers/ben/answer.txt"
 say "what it costs: one shared squashfs layer; each student's files are theirs alone"
 du -sh "$AULA_ROOT/images/layers" | awk '{ print "shared image layers: " $1 }'
 du -sck "$AULA_ROOT"/instances/demo/*/upper | tail -1 | awk '{ print "five writable layers together: " $1 " KiB" }'
+# The shims themselves, not a helper one of them forked for a moment (same name and command line).
 for p in $(pgrep -x aula-shim); do
+        [ "$(ps -o comm= -p "$(ps -o ppid= -p "$p" | tr -d ' ')" 2>/dev/null)" = aula-shim ] && continue
         grep -qF "$AULA_RUN_DIR/" "/proc/$p/cmdline" 2>/dev/null && awk '/^Rss:/ { print $2 }' "/proc/$p/smaps_rollup"
 done | awk '{ t += $1; n++ } END { if (n) printf "%d shims, %.0f KiB resident each\n", n, t / n }'
 
