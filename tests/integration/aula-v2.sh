@@ -10,14 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${AULA:?}" "${VMHOST_RUN:?}"
 BATS=${BATS:-bats}
 
-missing() {
-        if [ "${RT_MUST_WORK:-0}" = 1 ]; then
-                echo "Bail out! $* (RT_MUST_WORK=1)"
-                exit 1
-        fi
-        echo "1..0 # SKIP $*"
-        exit 0
-}
+# shellcheck source=tests/shared/tap-missing.sh
+. "$here/../shared/tap-missing.sh"
 
 for c in umoci busybox; do
         command -v "$c" >/dev/null 2>&1 || missing "$c is not installed"

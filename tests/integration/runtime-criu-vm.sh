@@ -10,14 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${AULA_RUNTIME:?}" "${TESTS_DIR:?}" "${VMHOST_RUN:?}"
 BATS=${BATS:-bats}
 
-missing() {
-        if [ "${RT_MUST_WORK:-0}" = 1 ]; then
-                echo "Bail out! $* (RT_MUST_WORK=1)"
-                exit 1
-        fi
-        echo "1..0 # SKIP $*"
-        exit 77
-}
+# shellcheck source=tests/shared/tap-missing.sh
+. "$here/../shared/tap-missing.sh"
 
 tmp=$(mktemp -d /tmp/aula-criu-vm.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
